@@ -1,0 +1,48 @@
+import type { Curve, HashName, KeyType } from '../wire/tls/signature-scheme.js'
+
+/** What a provider learned about a certificate's public key. */
+export interface PublicKeyInfo {
+  readonly keyType: KeyType
+  readonly curve?: Curve
+}
+
+/**
+ * A private key imported into one provider. `schemes` lists the TLS 1.3 schemes (our preference
+ * order) that this key can sign with in this provider.
+ */
+export interface SigningKey {
+  readonly provider: string
+  readonly keyType: KeyType
+  readonly curve?: Curve
+  readonly schemes: readonly number[]
+}
+
+/**
+ * The cryptography RFC 9261 needs, behind one interface so the binding can use `node:crypto`
+ * (fast, default) and tests can cross-check against a pure-JS implementation.
+ */
+export interface CryptoProvider {
+  readonly name: string
+  /** TLS 1.3 schemes this provider can sign and verify. */
+  readonly schemes: readonly number[]
+  digest(hash: HashName, data: Uint8Array): Uint8Array
+  hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array
+  /** Constant-time equality (false when lengths differ). */
+  equal(a: Uint8Array, b: Uint8Array): boolean
+  randomBytes(n: number): Uint8Array
+  /**
+   * Key type and curve of a DER X.509 certificate's public key. Throws `DecodeError` for bytes
+   * that are not a certificate and `UnsupportedError` for key types we do not handle.
+   */
+  publicKeyInfo(certDer: Uint8Array): PublicKeyInfo
+  /**
+   * Verifies a TLS 1.3 signature (DER ECDSA, raw EdDSA, RSA-PSS with salt = hash length) made with
+   * the key of `certDer`. Does not check that the scheme matches the key: callers do. Returns
+   * false on any verification failure, including malformed signatures.
+   */
+  verify(scheme: number, certDer: Uint8Array, content: Uint8Array, signature: Uint8Array): boolean
+  /** Imports a PKCS#8 / SEC1 / PKCS#1 PEM or PKCS#8 DER private key. */
+  importPrivateKey(key: string | Uint8Array): SigningKey
+  /** Signs as TLS 1.3 does for the scheme (DER for ECDSA). Throws UsageError on key mismatch. */
+  sign(scheme: number, key: SigningKey, content: Uint8Array): Uint8Array
+}
