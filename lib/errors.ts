@@ -34,10 +34,12 @@ export class SecondaryCertError extends Error {
 export class DecodeError extends SecondaryCertError {
   readonly structure: string
   readonly offset: number
+  readonly detail: string
   constructor(structure: string, offset: number, detail: string, options?: { cause?: unknown }) {
     super(ErrorCode.DECODE, `${structure} at offset ${offset}: ${detail}`, options)
     this.structure = structure
     this.offset = offset
+    this.detail = detail
   }
 }
 

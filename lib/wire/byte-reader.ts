@@ -35,6 +35,11 @@ export class ByteReader {
     throw new DecodeError(structure, this.offset, detail)
   }
 
+  /** A DecodeError pointing at an absolute offset (for errors found after reading a field). */
+  failAt(offset: number, detail: string, structure: string = this.structure): DecodeError {
+    return new DecodeError(structure, offset, detail)
+  }
+
   private need(n: number, what: string): void {
     if (this.remaining < n) {
       this.fail(`truncated ${what}: need ${n} bytes, have ${this.remaining}`)

@@ -1,0 +1,195 @@
+import { ByteReader } from '../byte-reader.js'
+import { ByteWriter } from '../byte-writer.js'
+import { UsageError } from '../../errors.js'
+import { HandshakeType, openHandshake } from './handshake.js'
+import {
+  ExtensionType,
+  decodeCertificateAuthorities,
+  decodeOidFilters,
+  decodeServerNameList,
+  decodeSignatureSchemeList,
+  encodeCertificateAuthorities,
+  encodeOidFilters,
+  encodeServerNameList,
+  encodeSignatureSchemeList,
+  readExtensions,
+  writeExtensions,
+} from './extensions.js'
+import type { Extension, OidFilter } from './extensions.js'
+
+/**
+ * RFC 9261 §4 (body layout of RFC 8446 §4.3.2), handshake type 13 (CertificateRequest, made by a
+ * server) or 17 (ClientCertificateRequest, made by a client):
+ *   struct {
+ *     opaque certificate_request_context<0..2^8-1>;
+ *     Extension extensions<2..2^16-1>;
+ *   } CertificateRequest / ClientCertificateRequest;
+ *
+ * A decoded request is already checked: lengths, no trailing bytes, no duplicate extensions,
+ * `signature_algorithms` present (RFC 9261 §7.1 makes it mandatory), the known extensions well
+ * formed. Unknown extensions are kept in `extensions` and otherwise ignored (RFC 9261 §5.2.1).
+ */
+export interface CertificateRequest {
+  /** 13 or 17. */
+  readonly type: number
+  /** certificate_request_context */
+  readonly context: Uint8Array
+  /** Every extension in wire order, including unknown ones. */
+  readonly extensions: readonly Extension[]
+  /** signature_algorithms (required). */
+  readonly signatureAlgorithms: readonly number[]
+  /** signature_algorithms_cert, when present. */
+  readonly signatureAlgorithmsCert: readonly number[] | undefined
+  /** certificate_authorities: DER-encoded X.501 Names, when present. */
+  readonly certificateAuthorities: readonly Uint8Array[] | undefined
+  /** oid_filters, when present. */
+  readonly oidFilters: readonly OidFilter[] | undefined
+  /** status_request present (asks for a stapled OCSP response in the entry extensions). */
+  readonly statusRequest: boolean
+  /** signed_certificate_timestamp present (asks for SCTs in the entry extensions). */
+  readonly signedCertificateTimestamp: boolean
+  /**
+   * server_name host names; only read in type 17 requests (RFC 9261 §4, §8.1). In a type 13
+   * request the extension is not defined and is kept as unknown.
+   */
+  readonly serverName: readonly string[] | undefined
+  /** The whole message (header included) exactly as decoded or encoded: transcripts hash it. */
+  readonly raw: Uint8Array
+}
+
+const STRUCTURE = 'CertificateRequest'
+
+/**
+ * Decodes a complete CertificateRequest (type 13) or ClientCertificateRequest (type 17) message.
+ * @param accept which handshake types to accept (default both)
+ * @throws DecodeError (`ERR_SC_DECODE`) with the structure and offset of the first problem
+ */
+export function decodeCertificateRequest(
+  bytes: Uint8Array,
+  accept: readonly number[] = [HandshakeType.certificate_request, HandshakeType.client_certificate_request],
+): CertificateRequest {
+  const { type, body } = openHandshake(bytes, accept, STRUCTURE)
+  const context = body.vector(1, 0, 0xff, 'certificate_request_context')
+  const extStart = body.offset
+  const extensions = readExtensions(body, 2, STRUCTURE)
+  body.end()
+  let signatureAlgorithms: number[] | undefined
+  let signatureAlgorithmsCert: number[] | undefined
+  let certificateAuthorities: Uint8Array[] | undefined
+  let oidFilters: OidFilter[] | undefined
+  let serverName: string[] | undefined
+  let statusRequest = false
+  let signedCertificateTimestamp = false
+  // Offsets of each extension's data, for precise errors.
+  let at = extStart + 2
+  for (const e of extensions) {
+    const dataAt = at + 4
+    at = dataAt + e.data.length
+    switch (e.type) {
+      case ExtensionType.signature_algorithms:
+        signatureAlgorithms = decodeSignatureSchemeList(e.data, dataAt, `${STRUCTURE}.signature_algorithms`)
+        break
+      case ExtensionType.signature_algorithms_cert:
+        signatureAlgorithmsCert = decodeSignatureSchemeList(e.data, dataAt, `${STRUCTURE}.signature_algorithms_cert`)
+        break
+      case ExtensionType.certificate_authorities:
+        certificateAuthorities = decodeCertificateAuthorities(e.data, dataAt, `${STRUCTURE}.certificate_authorities`)
+        break
+      case ExtensionType.oid_filters:
+        oidFilters = decodeOidFilters(e.data, dataAt, `${STRUCTURE}.oid_filters`)
+        break
+      case ExtensionType.status_request:
+        // RFC 8446 §4.4.2.1: an empty status_request in a CertificateRequest.
+        if (e.data.length !== 0) new ByteReader(e.data, `${STRUCTURE}.status_request`, dataAt).fail('must be empty')
+        statusRequest = true
+        break
+      case ExtensionType.signed_certificate_timestamp:
+        if (e.data.length !== 0) {
+          new ByteReader(e.data, `${STRUCTURE}.signed_certificate_timestamp`, dataAt).fail('must be empty')
+        }
+        signedCertificateTimestamp = true
+        break
+      case ExtensionType.server_name:
+        if (type === HandshakeType.client_certificate_request) {
+          serverName = decodeServerNameList(e.data, dataAt, `${STRUCTURE}.server_name`)
+        }
+        break
+      default:
+        break
+    }
+  }
+  if (signatureAlgorithms === undefined) {
+    throw new ByteReader(bytes, STRUCTURE).failAt(extStart, 'signature_algorithms extension missing')
+  }
+  return {
+    type,
+    context,
+    extensions,
+    signatureAlgorithms,
+    signatureAlgorithmsCert,
+    certificateAuthorities,
+    oidFilters,
+    statusRequest,
+    signedCertificateTimestamp,
+    serverName,
+    raw: bytes,
+  }
+}
+
+/** What a caller gives to build a request. */
+export interface CertificateRequestInit {
+  /** 13 (server-made, the default) or 17 (client-made). */
+  readonly type?: number
+  readonly context: Uint8Array
+  readonly signatureAlgorithms: readonly number[]
+  readonly signatureAlgorithmsCert?: readonly number[]
+  readonly certificateAuthorities?: readonly Uint8Array[]
+  readonly oidFilters?: readonly OidFilter[]
+  readonly statusRequest?: boolean
+  readonly signedCertificateTimestamp?: boolean
+  /** Only for type 17 requests. */
+  readonly serverName?: string
+  /** Extra extensions appended as given (e.g. unknown ones for testing). */
+  readonly extraExtensions?: readonly Extension[]
+}
+
+/**
+ * Encodes a CertificateRequest / ClientCertificateRequest message, header included.
+ * @throws UsageError (`ERR_SC_USAGE`) on an impossible request (no schemes, context > 255 bytes,
+ * server_name in a type 13 request)
+ */
+export function encodeCertificateRequest(init: CertificateRequestInit): Uint8Array {
+  const type = init.type ?? HandshakeType.certificate_request
+  if (type !== HandshakeType.certificate_request && type !== HandshakeType.client_certificate_request) {
+    throw new UsageError(`request type must be 13 or 17, got ${type}`)
+  }
+  if (init.context.length > 255) throw new UsageError('certificate_request_context longer than 255 bytes')
+  const exts: Extension[] = [
+    { type: ExtensionType.signature_algorithms, data: encodeSignatureSchemeList(init.signatureAlgorithms) },
+  ]
+  if (init.signatureAlgorithmsCert) {
+    exts.push({ type: ExtensionType.signature_algorithms_cert, data: encodeSignatureSchemeList(init.signatureAlgorithmsCert) })
+  }
+  if (init.certificateAuthorities) {
+    exts.push({ type: ExtensionType.certificate_authorities, data: encodeCertificateAuthorities(init.certificateAuthorities) })
+  }
+  if (init.oidFilters) exts.push({ type: ExtensionType.oid_filters, data: encodeOidFilters(init.oidFilters) })
+  if (init.statusRequest) exts.push({ type: ExtensionType.status_request, data: new Uint8Array(0) })
+  if (init.signedCertificateTimestamp) {
+    exts.push({ type: ExtensionType.signed_certificate_timestamp, data: new Uint8Array(0) })
+  }
+  if (init.serverName !== undefined) {
+    if (type !== HandshakeType.client_certificate_request) {
+      throw new UsageError('server_name is only defined in a ClientCertificateRequest (type 17)')
+    }
+    exts.push({ type: ExtensionType.server_name, data: encodeServerNameList([init.serverName]) })
+  }
+  if (init.extraExtensions) exts.push(...init.extraExtensions)
+  const w = new ByteWriter()
+  w.u8(type)
+  w.vector(3, (b) => {
+    b.vector(1, (c) => c.bytes(init.context), 'certificate_request_context')
+    writeExtensions(b, exts)
+  }, 'handshake body')
+  return w.finish()
+}
