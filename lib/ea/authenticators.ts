@@ -266,10 +266,8 @@ export class ExportedAuthenticators {
     if (this.createdContexts.has(h)) throw new UsageError('an authenticator for this context was already created')
 
     if (!options.credential) {
-      const cert = encodeCertificate({ context, entries: [] })
-      const mac = finishedMac(this.provider, keys, requestBytes, cert, new Uint8Array(0))
       this.createdContexts.add(h)
-      return encodeFinished({ verifyData: mac })
+      return this.buildEmpty(keys, requestBytes, context)
     }
     const cred = options.credential
     if (cred.chain.length === 0) throw new UsageError('credential chain is empty')
@@ -298,6 +296,23 @@ export class ExportedAuthenticators {
     out.set(certificateVerify, certificate.length)
     out.set(finished, certificate.length + certificateVerify.length)
     return out
+  }
+
+  /**
+   * The empty authenticator declining `request` (RFC 9261 §5.2.4), even when an authenticator
+   * for its context was already built but never sent (e.g. it did not fit the peer's frame size).
+   * @throws DecodeError (`ERR_SC_DECODE`) when `request` is malformed
+   */
+  emptyAuthenticator(request: Uint8Array): Uint8Array {
+    const req = decodeCertificateRequest(request)
+    this.createdContexts.add(hex(req.context))
+    return this.buildEmpty(this.keys(this.role), request, req.context)
+  }
+
+  private buildEmpty(keys: AuthenticatorKeys, requestBytes: Uint8Array, context: Uint8Array): Uint8Array {
+    const cert = encodeCertificate({ context, entries: [] })
+    const mac = finishedMac(this.provider, keys, requestBytes, cert, new Uint8Array(0))
+    return encodeFinished({ verifyData: mac })
   }
 
   /**
