@@ -1,0 +1,47 @@
+/**
+ * h2-secondary-certs: RFC 9261 exported authenticators carried in HTTP/2 frames
+ * (draft-ietf-httpbis-secondary-server-certs, draft-rosomakho-httpbis-secondary-client-certs).
+ * Public surface only: re-exports, no logic.
+ */
+export * from './errors.js'
+export { DEFAULT_CODEPOINTS, SHARED_MODE_CODEPOINTS, DEFAULTS, resolveCodepoints } from './config.js'
+export type { Codepoints } from './config.js'
+
+// RFC 9261 core (no HTTP/2).
+export { ExportedAuthenticators } from './ea/authenticators.js'
+export type {
+  Credential,
+  Verdict,
+  ExportedAuthenticatorsOptions,
+  RequestOptions,
+  AuthenticateOptions,
+  ValidateOptions,
+} from './ea/authenticators.js'
+export { keysFromTlsSocket, suiteHash, hashLength } from './ea/exporter.js'
+export type { Exporter, AuthenticatorHash, ConnectionKeys, TlsSocketLike } from './ea/exporter.js'
+export type { Role } from './ea/transcript.js'
+
+// Crypto providers.
+export type { CryptoProvider, SigningKey, PublicKeyInfo } from './crypto/provider.js'
+export { nodeCrypto } from './crypto/node-provider.js'
+export { nobleCrypto } from './crypto/noble-provider.js'
+
+// Codecs.
+export { decodeCertificateRequest, encodeCertificateRequest } from './wire/tls/certificate-request.js'
+export type { CertificateRequest, CertificateRequestInit } from './wire/tls/certificate-request.js'
+export { decodeAuthenticator, authenticatorContext } from './wire/tls/authenticator.js'
+export type { Authenticator } from './wire/tls/authenticator.js'
+export { ExtensionType } from './wire/tls/extensions.js'
+export type { Extension, OidFilter } from './wire/tls/extensions.js'
+export { SignatureScheme, TLS13_SCHEMES, schemeName } from './wire/tls/signature-scheme.js'
+
+// HTTP/2 binding.
+export * from './server.js'
+export * from './client.js'
+export { loadCredential, pemToDerChain } from './binding/credentials.js'
+export type { CredentialInput, LabelledCredentialInput, LoadedCredential } from './binding/credentials.js'
+export type { Identity } from './binding/identity.js'
+export { channels as diagnosticsChannels } from './binding/diagnostics.js'
+
+// Test PKI (tests, examples, the CLI).
+export { createTestPki, writeTestPki } from './pki/test-pki.js'
