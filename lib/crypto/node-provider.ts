@@ -1,0 +1,260 @@
+/**
+ * The default crypto provider, on `node:crypto` (OpenSSL). Public keys are cached per certificate
+ * because `crypto.createPublicKey` / `X509Certificate` parsing costs far more than one ECDSA verify
+ * (measured ≈ 170 µs, see notes/node20-feasibility §4).
+ */
+import {
+  KeyObject,
+  X509Certificate,
+  type SignKeyObjectInput,
+  constants,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  randomBytes as nodeRandomBytes,
+  sign as nodeSign,
+  timingSafeEqual,
+  verify as nodeVerify,
+} from 'node:crypto'
+import { DecodeError, UnsupportedError, UsageError } from '../errors.js'
+import {
+  TLS13_SCHEMES,
+  schemeInfo,
+  schemeMatchesKey,
+  schemeName,
+  schemesForKey,
+} from '../wire/tls/signature-scheme.js'
+import type { Curve, HashName, KeyType, SchemeInfo } from '../wire/tls/signature-scheme.js'
+import type { CryptoProvider, PublicKeyInfo, SigningKey } from './provider.js'
+
+/** Options of {@link createNodeProvider}. */
+export interface NodeProviderOptions {
+  /**
+   * How many certificates' public keys to keep (least recently used are dropped first).
+   * Default 256; 0 disables the cache.
+   */
+  readonly cacheSize?: number
+}
+
+interface CachedKey {
+  readonly key: KeyObject
+  readonly info: PublicKeyInfo
+}
+
+const CURVES: Readonly<Record<string, Curve>> = {
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+}
+
+const HASH_NAMES: Readonly<Record<string, HashName>> = {
+  sha256: 'sha256',
+  'sha-256': 'sha256',
+  sha384: 'sha384',
+  'sha-384': 'sha384',
+  sha512: 'sha512',
+  'sha-512': 'sha512',
+}
+
+/** Key objects behind the SigningKeys this module handed out (the public shape stays plain). */
+const PRIVATE_KEYS = new WeakMap<SigningKey, KeyObject>()
+
+/** Key type and curve of a node KeyObject, or UnsupportedError. */
+function describeKey(key: KeyObject): PublicKeyInfo {
+  const t = key.asymmetricKeyType
+  switch (t) {
+    case 'ec': {
+      const named = key.asymmetricKeyDetails?.namedCurve
+      const curve = named === undefined ? undefined : CURVES[named]
+      if (curve === undefined) throw new UnsupportedError(`unsupported EC curve ${named ?? '?'}`)
+      return { keyType: 'ec', curve }
+    }
+    case 'ed25519':
+    case 'ed448':
+    case 'rsa':
+    case 'rsa-pss':
+      return { keyType: t }
+    default:
+      throw new UnsupportedError(`unsupported key type ${t ?? '?'}`)
+  }
+}
+
+/**
+ * Schemes a key can sign with. An RSASSA-PSS key may carry restrictions (RFC 4055 §3.1): a fixed
+ * hash and a minimum salt length; OpenSSL enforces them, so only offer schemes that fit.
+ */
+function keySchemes(key: KeyObject, info: PublicKeyInfo): number[] {
+  const all = schemesForKey(info.keyType, info.curve)
+  if (info.keyType !== 'rsa-pss') return all
+  const d = key.asymmetricKeyDetails
+  const hash = d?.hashAlgorithm === undefined ? undefined : HASH_NAMES[d.hashAlgorithm.toLowerCase()]
+  const minSalt = d?.saltLength ?? 0
+  return all.filter((code) => {
+    const s = schemeInfo(code)
+    if (!s) return false
+    if (d?.hashAlgorithm !== undefined && s.hash !== hash) return false
+    return (s.saltLength ?? 0) >= minSalt
+  })
+}
+
+function toBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+}
+
+/** Signature options for node's sign/verify; TLS 1.3 forms (RFC 8446 §4.2.3). */
+function signOptions(
+  s: SchemeInfo,
+  key: KeyObject,
+): { algorithm: string | null; key: KeyObject | SignKeyObjectInput } {
+  switch (s.keyType) {
+    case 'ec':
+      // RFC 8446 §4.2.3: ECDSA signatures are DER-encoded ECDSA-Sig-Value.
+      return { algorithm: s.hash, key: { key, dsaEncoding: 'der' } }
+    case 'ed25519':
+    case 'ed448':
+      // RFC 8032 PureEdDSA: the content is signed as is.
+      return { algorithm: null, key }
+    case 'rsa':
+    case 'rsa-pss':
+      // RFC 8446 §4.2.3: "The length of the Salt MUST be equal to the length of the output of the
+      // digest algorithm." Fixed on both sides, never RSA_PSS_SALTLEN_AUTO.
+      return {
+        algorithm: s.hash,
+        key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: s.saltLength },
+      }
+  }
+}
+
+/**
+ * Creates a provider on `node:crypto` with its own public-key cache.
+ *
+ * The cache maps the SHA-256 of a certificate's DER bytes to its parsed public `KeyObject` and
+ * key description, so equal certificates in different buffers share an entry. It holds at most
+ * `cacheSize` entries (default 256) and evicts the least recently used one.
+ *
+ * @param options - cache size.
+ * @returns a {@link CryptoProvider} named `'node'`.
+ */
+export function createNodeProvider(options: NodeProviderOptions = {}): CryptoProvider {
+  const cacheSize = Math.max(0, options.cacheSize ?? 256)
+  const cache = new Map<string, CachedKey>()
+
+  function certKey(certDer: Uint8Array): CachedKey {
+    const id = cacheSize > 0 ? createHash('sha256').update(certDer).digest('base64') : ''
+    const hit = cacheSize > 0 ? cache.get(id) : undefined
+    if (hit) {
+      // Refresh its position: Map iterates in insertion order, so the first entry is the LRU.
+      cache.delete(id)
+      cache.set(id, hit)
+      return hit
+    }
+    // X509Certificate also accepts PEM text; we take DER only (RFC 8446 §4.4.2 cert_data).
+    if (certDer.length === 0 || certDer[0] !== 0x30) {
+      throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate')
+    }
+    let cert: X509Certificate
+    try {
+      cert = new X509Certificate(toBuffer(certDer))
+    } catch (e) {
+      throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate', { cause: e })
+    }
+    const key = cert.publicKey
+    const entry: CachedKey = { key, info: describeKey(key) }
+    if (cacheSize > 0) {
+      if (cache.size >= cacheSize) {
+        const oldest = cache.keys().next()
+        if (!oldest.done) cache.delete(oldest.value)
+      }
+      cache.set(id, entry)
+    }
+    return entry
+  }
+
+  const provider: CryptoProvider = {
+    name: 'node',
+    schemes: TLS13_SCHEMES,
+
+    digest(hash: HashName, data: Uint8Array): Uint8Array {
+      return createHash(hash).update(data).digest()
+    },
+
+    hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array {
+      return createHmac(hash, key).update(data).digest()
+    },
+
+    equal(a: Uint8Array, b: Uint8Array): boolean {
+      return a.length === b.length && timingSafeEqual(a, b)
+    },
+
+    randomBytes(n: number): Uint8Array {
+      return nodeRandomBytes(n)
+    },
+
+    publicKeyInfo(certDer: Uint8Array): PublicKeyInfo {
+      return certKey(certDer).info
+    },
+
+    verify(scheme: number, certDer: Uint8Array, content: Uint8Array, signature: Uint8Array): boolean {
+      const s = schemeInfo(scheme)
+      if (!s) throw new UnsupportedError(`${schemeName(scheme)} is not a TLS 1.3 signature scheme`)
+      const { key, info } = certKey(certDer)
+      // Guard even though callers check: an RSA key under an ECDSA scheme would otherwise be
+      // verified with PKCS#1 v1.5 padding, which RFC 9261 §5.2.2 forbids.
+      if (!schemeMatchesKey(scheme, info.keyType, info.curve)) return false
+      const o = signOptions(s, key)
+      try {
+        return nodeVerify(o.algorithm, content, o.key, signature)
+      } catch {
+        return false
+      }
+    },
+
+    importPrivateKey(input: string | Uint8Array): SigningKey {
+      let key: KeyObject
+      try {
+        key =
+          typeof input === 'string'
+            ? createPrivateKey(input)
+            : createPrivateKey({ key: toBuffer(input), format: 'der', type: 'pkcs8' })
+      } catch (e) {
+        throw new DecodeError('PrivateKey', 0, 'not a PKCS#8, SEC1 or PKCS#1 private key', {
+          cause: e,
+        })
+      }
+      const info = describeKey(key)
+      const base = { provider: 'node', keyType: info.keyType, schemes: keySchemes(key, info) }
+      const signing: SigningKey = Object.freeze(
+        info.curve === undefined ? base : { ...base, curve: info.curve },
+      )
+      PRIVATE_KEYS.set(signing, key)
+      return signing
+    },
+
+    sign(scheme: number, key: SigningKey, content: Uint8Array): Uint8Array {
+      const s = schemeInfo(scheme)
+      if (!s) throw new UsageError(`${schemeName(scheme)} is not a TLS 1.3 signature scheme`)
+      const keyObject = PRIVATE_KEYS.get(key)
+      if (!keyObject) throw new UsageError('signing key was not imported by the node provider')
+      if (!schemeMatchesKey(scheme, key.keyType, key.curve)) {
+        throw new UsageError(`${schemeName(scheme)} does not match a ${describe(key)} key`)
+      }
+      const o = signOptions(s, keyObject)
+      return nodeSign(o.algorithm, content, o.key)
+    },
+  }
+  return Object.freeze(provider)
+}
+
+function describe(k: { keyType: KeyType; curve?: Curve }): string {
+  return k.curve ? `${k.keyType} ${k.curve}` : k.keyType
+}
+
+/**
+ * The default provider: `node:crypto`, every TLS 1.3 scheme, a 256-certificate key cache.
+ *
+ * `verify` returns false for a bad or malformed signature and for a key that does not fit the
+ * scheme; it throws `UnsupportedError` (`ERR_SC_UNSUPPORTED`) for a scheme that is not a TLS 1.3
+ * one, and `DecodeError` (`ERR_SC_DECODE`) when `certDer` is not a certificate. `sign` throws
+ * `UsageError` (`ERR_SC_USAGE`) when the scheme is not TLS 1.3 or does not fit the key.
+ */
+export const nodeCrypto: CryptoProvider = createNodeProvider()
