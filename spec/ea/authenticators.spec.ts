@@ -94,7 +94,8 @@ describe('ea/authenticators', () => {
 
   it('refuses to let a client authenticate without a request', async () => {
     const { client } = pair()
-    expect(() => client.authenticate({ credential: await credential() })).to.throw().with.property('code', 'ERR_SC_USAGE')
+    const cred = await credential()
+    expect(() => client.authenticate({ credential: cred })).to.throw().with.property('code', 'ERR_SC_USAGE')
   })
 
   it('refuses a second authenticator for one context', async () => {

@@ -23,7 +23,7 @@ async function connect(options: { ciphersuites?: string; maxVersion?: tls.Secure
     key: pki.server.keyPem,
     cert: pki.server.chainPem,
     minVersion: 'TLSv1.2',
-    ...(options.ciphersuites ? { ciphersuites: options.ciphersuites } : {}),
+    ...(options.ciphersuites ? { ciphers: options.ciphersuites } : {}),
   })
   const gotServer = new Promise<tls.TLSSocket>((resolve) => server.once('secureConnection', resolve))
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
@@ -34,7 +34,7 @@ async function connect(options: { ciphersuites?: string; maxVersion?: tls.Secure
     ca: pki.caPem,
     servername: 'localhost',
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
-    ...(options.ciphersuites ? { ciphersuites: options.ciphersuites } : {}),
+    ...(options.ciphersuites ? { ciphers: options.ciphersuites } : {}),
   })
   await new Promise<void>((resolve, reject) => {
     client.once('secureConnect', resolve)

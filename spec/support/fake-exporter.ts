@@ -11,7 +11,7 @@ export function fakeExporter(secret: Uint8Array = randomBytes(32)): Exporter {
     const out = Buffer.alloc(length)
     let block = Buffer.alloc(0)
     for (let i = 0, at = 0; at < length; i++) {
-      block = createHmac('sha256', secret).update(block).update(label).update(context).update([i]).digest()
+      block = createHmac('sha256', secret).update(block).update(label).update(context).update(Buffer.from([i])).digest()
       block.copy(out, at)
       at += block.length
     }
