@@ -240,13 +240,19 @@ function parsePkcs8(b: Uint8Array): ParsedPrivateKey {
   }
 }
 
-/** RFC 7468 §2 textual encoding: label and base64 body of the first PEM block. */
+/**
+ * RFC 7468 §2 textual encoding: label and base64 body of the first PEM block that is not
+ * `EC PARAMETERS` (which `openssl ecparam -genkey` writes before the key).
+ */
 function fromPem(pem: string): { label: string; der: Uint8Array } {
-  const m = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/.exec(pem)
-  if (!m) throw new DecodeError('PEM', 0, 'no PEM block')
-  const body = (m[2] as string).replace(/\s+/g, '')
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new DecodeError('PEM', m.index, 'bad base64')
-  return { label: m[1] as string, der: base64Decode(body) }
+  for (const m of pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)) {
+    const label = m[1] as string
+    if (label === 'EC PARAMETERS') continue
+    const body = (m[2] as string).replace(/\s+/g, '')
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new DecodeError('PEM', m.index, 'bad base64')
+    return { label, der: base64Decode(body) }
+  }
+  throw new DecodeError('PEM', 0, 'no PEM block')
 }
 
 function base64Decode(s: string): Uint8Array {

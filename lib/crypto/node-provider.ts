@@ -152,13 +152,13 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
     if (certDer.length === 0 || certDer[0] !== 0x30) {
       throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate')
     }
-    let cert: X509Certificate
+    let key: KeyObject
     try {
-      cert = new X509Certificate(toBuffer(certDer))
+      // The publicKey getter parses the SPKI; an invalid EC point fails here.
+      key = new X509Certificate(toBuffer(certDer)).publicKey
     } catch (e) {
       throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate', { cause: e })
     }
-    const key = cert.publicKey
     const entry: CachedKey = { key, info: describeKey(key) }
     if (cacheSize > 0) {
       if (cache.size >= cacheSize) {
@@ -235,7 +235,8 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
       if (!s) throw new UsageError(`${schemeName(scheme)} is not a TLS 1.3 signature scheme`)
       const keyObject = PRIVATE_KEYS.get(key)
       if (!keyObject) throw new UsageError('signing key was not imported by the node provider')
-      if (!schemeMatchesKey(scheme, key.keyType, key.curve)) {
+      // key.schemes also reflects RSASSA-PSS parameter restrictions (see keySchemes).
+      if (!schemeMatchesKey(scheme, key.keyType, key.curve) || !key.schemes.includes(scheme)) {
         throw new UsageError(`${schemeName(scheme)} does not match a ${describe(key)} key`)
       }
       const o = signOptions(s, keyObject)

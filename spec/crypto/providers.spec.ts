@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { constants, createPrivateKey, sign as opensslSign } from 'node:crypto'
+import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign as opensslSign } from 'node:crypto'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
 import type { CryptoProvider } from '../../lib/crypto/provider.js'
@@ -177,6 +177,19 @@ describe('crypto/providers', function () {
       expect(nodeCrypto.verify(0x0804, pss.user.certDer, content, sig)).to.equal(false)
     })
 
+    it('offers only the hash an RSASSA-PSS key is restricted to', () => {
+      const { privateKey } = generateKeyPairSync('rsa-pss', {
+        modulusLength: 2048,
+        hashAlgorithm: 'sha384',
+        mgf1HashAlgorithm: 'sha384',
+        saltLength: 48,
+      })
+      const key = nodeCrypto.importPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())
+      expect(key.schemes).to.deep.equal([0x080a])
+      expect(nodeCrypto.sign(0x080a, key, enc('x')).length).to.equal(256)
+      expect(codeOf(() => nodeCrypto.sign(0x0809, key, enc('x')))).to.equal('ERR_SC_USAGE')
+    })
+
     it('noble reports RSA schemes as unsupported rather than false', async () => {
       const pki = await testPki('rsa')
       const content = enc('x')
@@ -347,6 +360,28 @@ describe('crypto/providers', function () {
             'ERR_SC_DECODE',
           )
         }
+      })
+
+      it(`${p.name}: a certificate whose EC point is not on the curve -> ERR_SC_DECODE`, async () => {
+        const pki = await testPki('p256')
+        const der = Buffer.from(pki.user.certDer)
+        const point = createPublicKey(pki.user.keyPem)
+          .export({ type: 'spki', format: 'der' })
+          .subarray(-65)
+        const at = der.indexOf(point)
+        expect(at).to.be.greaterThan(0)
+        const bad = Uint8Array.from(der)
+        bad[at + 10] = (bad[at + 10] as number) ^ 0x01
+        expect(codeOf(() => p.publicKeyInfo(bad))).to.equal('ERR_SC_DECODE')
+      })
+
+      it(`${p.name}: reads a SEC1 key preceded by an EC PARAMETERS block`, async () => {
+        const pki = await testPki('p256')
+        const sec1 = createPrivateKey(pki.user.keyPem).export({ type: 'sec1', format: 'pem' })
+        const params = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n'
+        const key = p.importPrivateKey(params + sec1.toString())
+        const sig = p.sign(0x0403, key, enc('z'))
+        expect(nodeCrypto.verify(0x0403, pki.user.certDer, enc('z'), sig)).to.equal(true)
       })
 
       it(`${p.name}: the same certificate in another buffer gives the same answer`, async () => {
