@@ -1,5 +1,12 @@
 import { expect } from 'chai'
-import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign as opensslSign } from 'node:crypto'
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as opensslSign,
+} from 'node:crypto'
+import type { RSAPSSKeyPairKeyObjectOptions } from 'node:crypto'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
 import type { CryptoProvider } from '../../lib/crypto/provider.js'
@@ -178,13 +185,14 @@ describe('crypto/providers', function () {
     })
 
     it('offers only the hash an RSASSA-PSS key is restricted to', () => {
-      const { privateKey } = generateKeyPairSync('rsa-pss', {
-        modulusLength: 2048,
-        hashAlgorithm: 'sha384',
-        mgf1HashAlgorithm: 'sha384',
-        saltLength: 48,
-      })
-      const key = nodeCrypto.importPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())
+      // @types/node 20 types saltLength as a string; node wants a number.
+      const options = { modulusLength: 2048, hashAlgorithm: 'sha384', mgf1HashAlgorithm: 'sha384', saltLength: 48 }
+      const { privateKey } = generateKeyPairSync(
+        'rsa-pss',
+        options as unknown as RSAPSSKeyPairKeyObjectOptions,
+      )
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+      const key = nodeCrypto.importPrivateKey(pem)
       expect(key.schemes).to.deep.equal([0x080a])
       expect(nodeCrypto.sign(0x080a, key, enc('x')).length).to.equal(256)
       expect(codeOf(() => nodeCrypto.sign(0x0809, key, enc('x')))).to.equal('ERR_SC_USAGE')
