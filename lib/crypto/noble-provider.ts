@@ -305,7 +305,7 @@ function keySchemes(info: PublicKeyInfo): number[] {
   return NOBLE_SCHEMES.filter((c) => schemeMatchesKey(c, info.keyType, info.curve))
 }
 
-function describe(k: { keyType: KeyType; curve?: Curve }): string {
+function keyLabel(k: { keyType: KeyType; curve?: Curve }): string {
   return k.curve ? `${k.keyType} ${k.curve}` : k.keyType
 }
 
@@ -370,6 +370,12 @@ export function createNobleProvider(options: NobleProviderOptions = {}): CryptoP
       return HASHES[hash](data)
     },
 
+    digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array {
+      const h = HASHES[hash].create()
+      for (const p of parts) h.update(p)
+      return h.digest()
+    },
+
     hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array {
       return nobleHmac(HASHES[hash], key, data)
     },
@@ -432,7 +438,7 @@ export function createNobleProvider(options: NobleProviderOptions = {}): CryptoP
       const secret = SECRETS.get(key)
       if (!secret) throw new UsageError('signing key was not imported by the noble provider')
       if (!schemeMatchesKey(scheme, key.keyType, key.curve)) {
-        throw new UsageError(`${schemeName(scheme)} does not match a ${describe(key)} key`)
+        throw new UsageError(`${schemeName(scheme)} does not match a ${keyLabel(key)} key`)
       }
       if (key.keyType === 'ec' && key.curve && s.hash) {
         const digest = HASHES[s.hash](content)

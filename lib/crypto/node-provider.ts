@@ -178,6 +178,12 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
       return createHash(hash).update(data).digest()
     },
 
+    digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array {
+      const h = createHash(hash)
+      for (const p of parts) h.update(p)
+      return h.digest()
+    },
+
     hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array {
       return createHmac(hash, key).update(data).digest()
     },
@@ -237,7 +243,7 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
       if (!keyObject) throw new UsageError('signing key was not imported by the node provider')
       // key.schemes also reflects RSASSA-PSS parameter restrictions (see keySchemes).
       if (!schemeMatchesKey(scheme, key.keyType, key.curve) || !key.schemes.includes(scheme)) {
-        throw new UsageError(`${schemeName(scheme)} does not match a ${describe(key)} key`)
+        throw new UsageError(`${schemeName(scheme)} does not match a ${keyLabel(key)} key`)
       }
       const o = signOptions(s, keyObject)
       return nodeSign(o.algorithm, content, o.key)
@@ -246,7 +252,7 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
   return Object.freeze(provider)
 }
 
-function describe(k: { keyType: KeyType; curve?: Curve }): string {
+function keyLabel(k: { keyType: KeyType; curve?: Curve }): string {
   return k.curve ? `${k.keyType} ${k.curve}` : k.keyType
 }
 
