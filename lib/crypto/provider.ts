@@ -26,6 +26,8 @@ export interface CryptoProvider {
   /** TLS 1.3 schemes this provider can sign and verify. */
   readonly schemes: readonly number[]
   digest(hash: HashName, data: Uint8Array): Uint8Array
+  /** Hash of the concatenation of `parts`, without building it (transcripts, RFC 9261 §5.2.2). */
+  digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array
   /** Constant-time equality (false when lengths differ). */
   equal(a: Uint8Array, b: Uint8Array): boolean

@@ -119,6 +119,8 @@ export class ExportedAuthenticators {
   private readonly createdContexts = new Set<string>()
   /** Contexts of authenticators we validated. */
   private readonly validatedContexts = new Set<string>()
+  /** Requests this object built or received, by their bytes object, so they are decoded once. */
+  private readonly decoded = new WeakMap<Uint8Array, CertificateRequest>()
 
   constructor(options: ExportedAuthenticatorsOptions) {
     this.role = options.role
@@ -189,7 +191,12 @@ export class ExportedAuthenticators {
       signatureAlgorithms: options.signatureAlgorithms ?? this.clientHelloSchemes,
     })
     this.requestContexts.add(h)
+    this.decoded.set(bytes, decodeCertificateRequest(bytes))
     return bytes
+  }
+
+  private decodeRequest(bytes: Uint8Array): CertificateRequest {
+    return this.decoded.get(bytes) ?? decodeCertificateRequest(bytes)
   }
 
   /**
@@ -211,6 +218,7 @@ export class ExportedAuthenticators {
       throw new AuthenticatorInvalidError('context-reused', 'request context already used on this connection')
     }
     this.requestContexts.add(h)
+    this.decoded.set(bytes, req)
     return req
   }
 
@@ -244,7 +252,7 @@ export class ExportedAuthenticators {
     let offered: readonly number[]
     let allowedEntryExts: ReadonlySet<number>
     if (options.request) {
-      const req = decodeCertificateRequest(options.request)
+      const req = this.decodeRequest(options.request)
       requestBytes = options.request
       context = req.context
       offered = req.signatureAlgorithms
@@ -340,7 +348,7 @@ export class ExportedAuthenticators {
     }
     const creator: Role = this.role === 'server' ? 'client' : 'server'
     const keys = this.keys(creator)
-    const request = options.request ? decodeCertificateRequest(options.request) : undefined
+    const request = options.request ? this.decodeRequest(options.request) : undefined
     const requestBytes = options.request ?? new Uint8Array(0)
     const a = decodeAuthenticator(bytes)
 

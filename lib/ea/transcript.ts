@@ -54,8 +54,11 @@ export function signedContent(
   request: Uint8Array,
   certificate: Uint8Array,
 ): Uint8Array {
-  const h = provider.digest(keys.hash, concat([keys.hc, request, certificate]))
-  return concat([SIGNED_PREFIX, h])
+  const h = provider.digestParts(keys.hash, [keys.hc, request, certificate])
+  const out = new Uint8Array(SIGNED_PREFIX.length + h.length)
+  out.set(SIGNED_PREFIX, 0)
+  out.set(h, SIGNED_PREFIX.length)
+  return out
 }
 
 /**
@@ -70,6 +73,6 @@ export function finishedMac(
   certificate: Uint8Array,
   certificateVerify: Uint8Array,
 ): Uint8Array {
-  const h = provider.digest(keys.hash, concat([keys.hc, request, certificate, certificateVerify]))
+  const h = provider.digestParts(keys.hash, [keys.hc, request, certificate, certificateVerify])
   return provider.hmac(keys.hash, keys.fk, h)
 }

@@ -1,6 +1,6 @@
-import { ByteWriter } from '../byte-writer.js'
+import { UsageError } from '../../errors.js'
 import { HandshakeType, openHandshake } from './handshake.js'
-import { readExtensions, writeExtensions } from './extensions.js'
+import { readExtensions } from './extensions.js'
 import type { Extension } from './extensions.js'
 
 /**
@@ -46,19 +46,59 @@ export function decodeCertificate(bytes: Uint8Array): Certificate {
   return { context, entries }
 }
 
-/** Encodes a Certificate message (header included). */
+/**
+ * Encodes a Certificate message (header included). Sizes are computed first and the bytes written
+ * in one pass: this runs once per authenticator, on the hot path.
+ * @throws UsageError (`ERR_SC_USAGE`) when a field does not fit its length prefix
+ */
 export function encodeCertificate(value: Certificate): Uint8Array {
-  const size = value.entries.reduce((n, e) => n + e.certData.length + 16, 16)
-  const w = new ByteWriter(size)
-  w.u8(HandshakeType.certificate)
-  w.vector(3, (b) => {
-    b.vector(1, (c) => c.bytes(value.context), 'certificate_request_context')
-    b.vector(3, (c) => {
-      for (const e of value.entries) {
-        c.vector(3, (d) => d.bytes(e.certData), 'cert_data')
-        writeExtensions(c, e.extensions)
-      }
-    }, 'certificate_list')
-  }, 'handshake body')
-  return w.finish()
+  if (value.context.length > 0xff) throw new UsageError('certificate_request_context longer than 255 bytes')
+  let listLen = 0
+  for (const e of value.entries) {
+    if (e.certData.length === 0 || e.certData.length > 0xffffff) throw new UsageError('cert_data length out of range')
+    let extLen = 0
+    const seen = new Set<number>()
+    for (const x of e.extensions) {
+      if (seen.has(x.type)) throw new UsageError(`duplicate extension type ${x.type}`)
+      seen.add(x.type)
+      if (x.data.length > 0xffff) throw new UsageError('extension_data longer than 65535 bytes')
+      extLen += 4 + x.data.length
+    }
+    if (extLen > 0xffff) throw new UsageError('entry extensions longer than 65535 bytes')
+    listLen += 3 + e.certData.length + 2 + extLen
+  }
+  const bodyLen = 1 + value.context.length + 3 + listLen
+  if (listLen > 0xffffff || bodyLen > 0xffffff) throw new UsageError('certificate_list too long')
+  const out = new Uint8Array(4 + bodyLen)
+  let at = 0
+  const u16 = (v: number): void => {
+    out[at++] = v >>> 8
+    out[at++] = v & 0xff
+  }
+  const u24 = (v: number): void => {
+    out[at++] = v >>> 16
+    out[at++] = (v >>> 8) & 0xff
+    out[at++] = v & 0xff
+  }
+  out[at++] = HandshakeType.certificate
+  u24(bodyLen)
+  out[at++] = value.context.length
+  out.set(value.context, at)
+  at += value.context.length
+  u24(listLen)
+  for (const e of value.entries) {
+    u24(e.certData.length)
+    out.set(e.certData, at)
+    at += e.certData.length
+    let extLen = 0
+    for (const x of e.extensions) extLen += 4 + x.data.length
+    u16(extLen)
+    for (const x of e.extensions) {
+      u16(x.type)
+      u16(x.data.length)
+      out.set(x.data, at)
+      at += x.data.length
+    }
+  }
+  return out
 }

@@ -1,0 +1,31 @@
+/**
+ * `npm run bench [-- --json] [-- --only ea|h2]`: every figure is a ratio against a baseline
+ * measured in the same run.
+ */
+import { formatEaRows, runEaBench } from './ea.js'
+
+const args = process.argv.slice(2)
+const json = args.includes('--json')
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+const result: Record<string, unknown> = { node: process.version, date: new Date().toISOString() }
+
+if (!only || only === 'ea') {
+  const rows = await runEaBench()
+  result['ea'] = rows
+  if (!json) {
+    console.log('RFC 9261 authenticate/validate vs bare sign/verify (ratio = bare ops/s / EA ops/s; target <= 1.15 for node P-256/Ed25519)')
+    console.log(formatEaRows(rows))
+    console.log('')
+  }
+}
+if (!only || only === 'h2') {
+  try {
+    const { runH2Bench, formatH2 } = await import('./h2.js')
+    const h2 = await runH2Bench()
+    result['h2'] = h2
+    if (!json) console.log(formatH2(h2))
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e
+  }
+}
+if (json) console.log(JSON.stringify(result, null, 2))
