@@ -332,6 +332,18 @@ describe('crypto/providers', function () {
     }
   })
 
+  describe('digestParts', () => {
+    for (const p of PROVIDERS) {
+      it(`${p.name} hashes the parts as if concatenated`, () => {
+        const parts = [enc('ab'), new Uint8Array(0), enc('c')]
+        for (const hash of ['sha256', 'sha384', 'sha512'] as const) {
+          expect(toHex(p.digestParts(hash, parts))).to.equal(toHex(p.digest(hash, enc('abc'))))
+        }
+        expect(toHex(p.digestParts('sha256', []))).to.equal(toHex(p.digest('sha256', new Uint8Array(0))))
+      })
+    }
+  })
+
   describe('equal and randomBytes', () => {
     for (const p of PROVIDERS) {
       it(`${p.name} compares bytes and lengths`, () => {
