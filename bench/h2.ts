@@ -1,0 +1,179 @@
+/**
+ * HTTP/2 binding benchmarks, every figure a ratio against a baseline measured in the same run:
+ *  - requests/s of h2load against the extension-enabled server vs a plain node:http2 server, for
+ *    12-byte and 64 KB responses, both with plain clients on the native path and with the frame
+ *    interposer forced on (what an extension-speaking client gets);
+ *  - time to authenticate two identities on an open connection vs opening a fresh mTLS
+ *    connection and making one request;
+ *  - memory per idle connection with and without the extension.
+ */
+import { spawnSync, spawn } from 'node:child_process'
+import http2 from 'node:http2'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createSecureServer, sessionCerts } from '../lib/binding/attach-server.js'
+import { connect } from '../lib/binding/attach-client.js'
+import { createTestPki, writeTestPki } from '../lib/pki/test-pki.js'
+import type { TestPki } from '../lib/pki/test-pki.js'
+import { purposeRequest } from '../lib/cli/roles.js'
+import { connected, get, listen } from '../spec/support/h2.js'
+
+export interface H2Bench {
+  throughput: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number }[] | { skipped: string }
+  authenticate: { openConnectionMs: number; freshMtlsMs: number; ratio: number }
+  memory: { connections: number; plainBytesPerConn: number; extensionBytesPerConn: number; ratio: number }
+}
+
+const SMALL = Buffer.alloc(12, 'x')
+const LARGE = Buffer.alloc(64 * 1024, 'y')
+
+function h2loadAvailable(): boolean {
+  return spawnSync('h2load', ['--version'], { encoding: 'utf8' }).status === 0
+}
+
+async function h2load(port: number, path: string, n: number): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const p = spawn('h2load', ['-n', String(n), '-c', '10', '-m', '10', `https://127.0.0.1:${port}${path}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    p.on('close', () => {
+      const m = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)
+      const done = /(\d+) succeeded/.exec(out)
+      if (!m || !done || Number(done[1]) !== n) reject(new Error(`h2load failed: ${out.slice(-400)}`))
+      else resolve(Number(m[1]))
+    })
+  })
+}
+
+function handler(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream' })
+  res.end(req.url === '/large' ? LARGE : SMALL)
+}
+
+async function throughput(pki: TestPki): Promise<H2Bench['throughput']> {
+  if (!h2loadAvailable()) return { skipped: 'h2load not installed (Debian nghttp2-client)' }
+  const plain = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, handler)
+  const native = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, handler)
+  const forced = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { nativePathForPlainClients: false } }, handler)
+  const ports = [await listen(plain), await listen(native), await listen(forced)] as const
+  const rows: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number }[] = []
+  try {
+    for (const [path, n] of [['/small', 20000], ['/large', 4000]] as const) {
+      for (const [variant, port] of [['plain client (native path)', ports[1]], ['interposer forced', ports[2]]] as const) {
+        // Interleave rounds to share machine noise; report the medians.
+        const a: number[] = []
+        const b: number[] = []
+        for (let round = 0; round < 3; round++) {
+          a.push(await h2load(ports[0], path, n))
+          b.push(await h2load(port, path, n))
+        }
+        const med = (x: number[]): number => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)]!
+        rows.push({ body: path === '/small' ? '12 B' : '64 KB', variant, plainRps: Math.round(med(a)), extensionRps: Math.round(med(b)), ratio: round2(med(b) / med(a)) })
+      }
+    }
+  } finally {
+    for (const s of [plain, native, forced]) await new Promise<void>((r) => s.close(() => r()))
+  }
+  return rows
+}
+
+async function authenticate(pki: TestPki): Promise<H2Bench['authenticate']> {
+  const caPem = pki.caPem
+  const server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+    if (req.url === '/auth') {
+      await sessionCerts(req)!.requestIdentities([purposeRequest('device', caPem), purposeRequest('user', caPem)])
+    }
+    res.end('ok')
+  })
+  const mtls = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, ca: caPem, requestCert: true, rejectUnauthorized: true }, (_req, res) => res.end('ok'))
+  const port = await listen(server)
+  const mtlsPort = await listen(mtls)
+  const creds = [
+    { label: 'device', cert: pki.device.chainPem, key: pki.device.keyPem },
+    { label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem },
+  ]
+  const rounds = 30
+  let open = 0
+  let fresh = 0
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const s = connect(`https://127.0.0.1:${port}`, { ca: caPem, servername: 'localhost', secondaryCerts: { credentials: creds } })
+      await connected(s)
+      await get(s, '/warm')
+      const t0 = performance.now()
+      const r = await get(s, '/auth')
+      open += performance.now() - t0
+      if (r.status !== 200) throw new Error('bench: authentication failed')
+      s.close()
+      const t1 = performance.now()
+      const m = http2.connect(`https://127.0.0.1:${mtlsPort}`, { ca: caPem, servername: 'localhost', cert: pki.user.chainPem, key: pki.user.keyPem })
+      await get(m, '/')
+      fresh += performance.now() - t1
+      m.close()
+    }
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()))
+    await new Promise<void>((r) => mtls.close(() => r()))
+  }
+  return { openConnectionMs: round2(open / rounds), freshMtlsMs: round2(fresh / rounds), ratio: round2(open / fresh) }
+}
+
+async function memory(pki: TestPki): Promise<H2Bench['memory']> {
+  const n = 200
+  const gc = (globalThis as { gc?: () => void }).gc
+  async function measure(ext: boolean): Promise<number> {
+    const server = ext
+      ? createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, (_q, r) => r.end('ok'))
+      : http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, (_q, r) => r.end('ok'))
+    const port = await listen(server)
+    gc?.()
+    const before = process.memoryUsage()
+    const sessions: http2.ClientHttp2Session[] = []
+    for (let i = 0; i < n; i++) {
+      const s = ext
+        ? connect(`https://127.0.0.1:${port}`, { ca: pki.caPem, servername: 'localhost', secondaryCerts: {} })
+        : http2.connect(`https://127.0.0.1:${port}`, { ca: pki.caPem, servername: 'localhost' })
+      sessions.push(s)
+      await get(s, '/')
+    }
+    gc?.()
+    const after = process.memoryUsage()
+    for (const s of sessions) s.destroy()
+    await new Promise<void>((r) => server.close(() => r()))
+    // Both ends live in this process: the figure is client + server per connection.
+    return (after.heapUsed + after.external - before.heapUsed - before.external) / n
+  }
+  const plain = await measure(false)
+  const ext = await measure(true)
+  return { connections: n, plainBytesPerConn: Math.round(plain), extensionBytesPerConn: Math.round(ext), ratio: round2(ext / plain) }
+}
+
+export async function runH2Bench(): Promise<H2Bench> {
+  const pki = await createTestPki({ keyType: 'p256' })
+  const dir = mkdtempSync(join(tmpdir(), 'h2sc-bench-'))
+  try {
+    await writeTestPki(pki, dir)
+    return { throughput: await throughput(pki), authenticate: await authenticate(pki), memory: await memory(pki) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100
+}
+
+export function formatH2(b: H2Bench): string {
+  const out: string[] = ['HTTP/2 binding (ratios: extension / baseline, same run)']
+  if ('skipped' in b.throughput) out.push(`  throughput: skipped (${b.throughput.skipped})`)
+  else {
+    out.push('  h2load -c 10 -m 10, median of 3 interleaved rounds; targets >= 0.95 (12 B) and >= 0.85 (64 KB)')
+    for (const r of b.throughput) out.push(`  ${r.body.padEnd(6)} ${r.variant.padEnd(28)} plain ${String(r.plainRps).padStart(7)} req/s  extension ${String(r.extensionRps).padStart(7)} req/s  ratio ${r.ratio.toFixed(2)}`)
+  }
+  const a = b.authenticate
+  out.push(`  two identities on an open connection ${a.openConnectionMs} ms vs fresh mTLS connection + request ${a.freshMtlsMs} ms: ratio ${a.ratio.toFixed(2)} (target <= 0.5)`)
+  const m = b.memory
+  out.push(`  memory per idle connection (client+server, ${m.connections} conns): plain ${m.plainBytesPerConn} B, extension ${m.extensionBytesPerConn} B, ratio ${m.ratio.toFixed(2)}`)
+  return out.join('\n')
+}
