@@ -2,7 +2,8 @@ import { UsageError } from '../errors.js'
 
 /**
  * Growable big-endian writer. Length-prefixed vectors are written with `vector(n, fn)`, which
- * back-patches the length and checks it fits the prefix.
+ * back-patches the length and checks it fits the prefix. Integers outside their field's range are
+ * a caller bug and throw `UsageError` (`ERR_SC_USAGE`) instead of being silently truncated.
  */
 export class ByteWriter {
   private buf: Uint8Array
@@ -26,12 +27,14 @@ export class ByteWriter {
   }
 
   u8(v: number): this {
+    if ((v & 0xff) !== v) throw new UsageError(`uint8 value ${v} out of range`)
     this.ensure(1)
     this.buf[this.pos++] = v & 0xff
     return this
   }
 
   u16(v: number): this {
+    if ((v & 0xffff) !== v) throw new UsageError(`uint16 value ${v} out of range`)
     this.ensure(2)
     this.buf[this.pos++] = (v >>> 8) & 0xff
     this.buf[this.pos++] = v & 0xff
@@ -39,6 +42,7 @@ export class ByteWriter {
   }
 
   u24(v: number): this {
+    if ((v & 0xffffff) !== v) throw new UsageError(`uint24 value ${v} out of range`)
     this.ensure(3)
     this.buf[this.pos++] = (v >>> 16) & 0xff
     this.buf[this.pos++] = (v >>> 8) & 0xff
@@ -47,6 +51,7 @@ export class ByteWriter {
   }
 
   u32(v: number): this {
+    if (v >>> 0 !== v) throw new UsageError(`uint32 value ${v} out of range`)
     this.ensure(4)
     this.buf[this.pos++] = (v >>> 24) & 0xff
     this.buf[this.pos++] = (v >>> 16) & 0xff

@@ -59,6 +59,7 @@ export function encodeCertificate(value: Certificate): Uint8Array {
     let extLen = 0
     const seen = new Set<number>()
     for (const x of e.extensions) {
+      if ((x.type & 0xffff) !== x.type) throw new UsageError(`extension type ${x.type} out of range`)
       if (seen.has(x.type)) throw new UsageError(`duplicate extension type ${x.type}`)
       seen.add(x.type)
       if (x.data.length > 0xffff) throw new UsageError('extension_data longer than 65535 bytes')
