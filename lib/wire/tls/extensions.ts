@@ -168,6 +168,8 @@ export function encodeServerNameList(names: readonly string[]): Uint8Array {
   const w = new ByteWriter()
   w.vector(2, (x) => {
     for (const n of names) {
+      // RFC 6066 §3: HostName<1..2^16-1>; an empty name would not decode.
+      if (n.length === 0) throw new UsageError('empty server_name host name')
       x.u8(0)
       x.vector(2, (y) => y.bytes(new TextEncoder().encode(n)), 'HostName')
     }
