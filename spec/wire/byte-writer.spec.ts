@@ -60,3 +60,20 @@ describe('wire/byte-writer', () => {
     expect([...w.finish()]).to.deep.equal([1, 2])
   })
 })
+
+describe('wire/byte-writer integer ranges', () => {
+  it('accepts the extreme values of each width', () => {
+    const w = new ByteWriter()
+    w.u8(0).u8(0xff).u16(0xffff).u24(0xffffff).u32(0xffffffff)
+    expect(toHex(w.finish())).to.equal('00ff' + 'ffff' + 'ffffff' + 'ffffffff')
+  })
+
+  it('refuses values that do not fit their width instead of truncating them (ERR_SC_USAGE)', () => {
+    const w = new ByteWriter()
+    for (const v of [-1, 0x100, 1.5, Number.NaN]) expectUsageError(() => w.u8(v))
+    for (const v of [-1, 0x10000, 0.5]) expectUsageError(() => w.u16(v))
+    for (const v of [-1, 0x1000000]) expectUsageError(() => w.u24(v))
+    for (const v of [-1, 2 ** 32, 2.5]) expectUsageError(() => w.u32(v))
+    expect(w.length).to.equal(0)
+  })
+})
