@@ -1,0 +1,343 @@
+import { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import { ClosedError, FrameTooLargeError, UsageError } from '../errors.js'
+import { MAX_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE } from '../config.js'
+import { encodeExtensionFrame } from '../wire/h2/certificate-frame.js'
+import { H2Flag, H2FrameType, MAX_STREAM_ID } from '../wire/h2/frame-header.js'
+import type { FrameHeader } from '../wire/h2/frame-header.js'
+import { FrameBoundaryTracker, FrameSplitter } from '../wire/h2/frame-splitter.js'
+import type { FrameSplitterSink } from '../wire/h2/frame-splitter.js'
+
+/*
+ * The frame interposer (digest http2-secondary-certs §9, notes node20-feasibility §1): a Duplex
+ * between a connected TLSSocket and node:http2, because nghttp2 inside Node drops unknown frame
+ * types and has no API to send them.
+ *
+ *   TLSSocket --data--> FrameSplitter --passThrough--> push() --> http2 (nghttp2)
+ *                            \--extracted--> 'extensionFrame'
+ *   http2 --write--> FrameBoundaryTracker --> TLSSocket.write()
+ *   sendExtensionFrame() --(at a boundary, else queued)--^
+ *
+ * Bytes are passed on as views of the chunks the TLS socket emitted; only a frame header split
+ * across reads is held, and our own frames are copied once into one buffer.
+ */
+
+/** RFC 9113 §6.5.2 SETTINGS_MAX_FRAME_SIZE. */
+const SETTINGS_MAX_FRAME_SIZE = 0x5
+
+/** An extension frame taken out of the inbound stream. */
+export interface ExtensionFrame {
+  readonly type: number
+  readonly flags: number
+  readonly streamId: number
+  /** The payload; owned by the listener (a copy, not a view of a socket buffer). */
+  readonly payload: Uint8Array
+}
+
+/** An inbound extension frame longer than `maxInboundExtensionFrameBytes` (passed through). */
+export interface OversizedExtensionFrame {
+  readonly type: number
+  readonly flags: number
+  readonly streamId: number
+  /** Payload length announced in the frame header. */
+  readonly length: number
+}
+
+/** Options of `FrameInterposer`. */
+export interface FrameInterposerOptions {
+  /** Which end of the connection we are: a server reads the client preface first. */
+  readonly role: 'client' | 'server'
+  /** Frame types taken out of the inbound stream and reported as `'extensionFrame'`. */
+  readonly extensionFrameTypes: readonly number[] | ReadonlySet<number>
+  /**
+   * Largest inbound extension frame payload delivered. A longer one is not buffered: it is
+   * passed through to nghttp2 unchanged, which answers GOAWAY(FRAME_SIZE_ERROR) itself when it
+   * exceeds our advertised SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2); below that, nghttp2 drops
+   * it as an unknown type and `'extensionFrameTooLarge'` tells the caller to end the session.
+   */
+  readonly maxInboundExtensionFrameBytes: number
+}
+
+/**
+ * A Duplex between a connected `TLSSocket` and `node:http2` that takes extension frames out of
+ * the inbound byte stream and inserts ours into the outbound one (digest §9).
+ *
+ * Inbound: every byte that is not an extension frame reaches http2 unchanged and in order;
+ * extension frames are emitted as `'extensionFrame'` right after the bytes before them were
+ * pushed (position-preserving; http2 has consumed them unless it applies backpressure).
+ * Extension frames arriving inside an open header block are passed through, so nghttp2 raises
+ * PROTOCOL_ERROR (RFC 9113 §6.10).
+ *
+ * Outbound: `sendExtensionFrame` writes at a frame boundary of what http2 wrote, after its first
+ * SETTINGS frame (after the preface on a client, RFC 9113 §3.4), never inside a header block
+ * (RFC 9113 §6.2, §6.10); otherwise it queues, in call order.
+ *
+ * Events:
+ * - `'extensionFrame'` (`ExtensionFrame`): an inbound frame of one of `extensionFrameTypes`, any
+ *   stream. What a frame on a non-zero stream means is the caller's decision.
+ * - `'extensionFrameTooLarge'` (`OversizedExtensionFrame`): an inbound extension frame longer
+ *   than `maxInboundExtensionFrameBytes`; it went to nghttp2 unchanged. The caller should end the
+ *   session with `session.goaway(FRAME_SIZE_ERROR)` (nghttp2 already does when the frame also
+ *   exceeds the SETTINGS_MAX_FRAME_SIZE we advertised).
+ * - `'peerSettings'` (`[identifier, value][]`, wire order): each non-ACK SETTINGS frame of the
+ *   peer on stream 0, emitted after nghttp2 was given the frame. `peerMaxFrameSize` follows the
+ *   peer's SETTINGS_MAX_FRAME_SIZE automatically.
+ *
+ * Close: TLS `'end'` ends the readable side; `end()` ends the TLS socket; `destroy()` destroys
+ * it; TLS `'close'`/`'error'` destroy the interposer (with the error).
+ * Backpressure: a write completes once the TLS socket does not need draining; the TLS socket is
+ * paused while the readable side is full.
+ */
+export class FrameInterposer extends Duplex {
+  /** Which end of the connection this is. */
+  readonly role: 'client' | 'server'
+  /** The TLS socket underneath. */
+  readonly tlsSocket: TLSSocket
+  private readonly splitter: FrameSplitter
+  private readonly tracker: FrameBoundaryTracker
+  private readonly queue: Uint8Array[] = []
+  private peerMaxFrameSizeValue = MIN_MAX_FRAME_SIZE
+  private pausedByUs = false
+  private pendingWrite: ((error?: Error | null) => void) | undefined
+  private finalCallback: ((error?: Error | null) => void) | undefined
+
+  constructor(tlsSocket: TLSSocket, options: FrameInterposerOptions) {
+    super({ allowHalfOpen: false, decodeStrings: true })
+    if (options.role !== 'client' && options.role !== 'server') throw new UsageError(`unknown role ${String(options.role)}`)
+    const max = options.maxInboundExtensionFrameBytes
+    if (!Number.isSafeInteger(max) || max < 0) throw new UsageError('maxInboundExtensionFrameBytes must be a non-negative integer')
+    const types = new Set(options.extensionFrameTypes)
+    for (const t of types) checkExtensionType(t)
+    this.role = options.role
+    this.tlsSocket = tlsSocket
+    const sink: FrameSplitterSink = {
+      passThrough: (bytes) => {
+        if (!this.push(bytes) && !this.pausedByUs) {
+          this.pausedByUs = true
+          this.tlsSocket.pause()
+        }
+      },
+      extracted: (h, payload) => this.emitSafely('extensionFrame', frameEvent(h, payload)),
+      oversized: (h) =>
+        this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length }),
+      observed: (h, payload) => this.onPeerSettings(h, payload),
+    }
+    this.splitter = new FrameSplitter(sink, {
+      expectPreface: options.role === 'server',
+      extractTypes: types,
+      maxExtractBytes: max,
+      observeTypes: new Set([H2FrameType.SETTINGS]),
+    })
+    this.tracker = new FrameBoundaryTracker(options.role === 'client')
+    tlsSocket.on('data', this.onTlsData)
+    tlsSocket.on('end', this.onTlsEnd)
+    tlsSocket.on('error', this.onTlsError)
+    tlsSocket.on('close', this.onTlsClose)
+    if (tlsSocket.destroyed) process.nextTick(() => this.destroy())
+  }
+
+  /**
+   * The peer's SETTINGS_MAX_FRAME_SIZE (RFC 9113 §6.5.2), the limit for `sendExtensionFrame`.
+   * Starts at 16 384 and follows the peer's SETTINGS frames; callers may set it from
+   * `session.remoteSettings.maxFrameSize` as well.
+   * @throws UsageError (`ERR_SC_USAGE`) when set outside 16 384 … 16 777 215.
+   */
+  get peerMaxFrameSize(): number {
+    return this.peerMaxFrameSizeValue
+  }
+
+  set peerMaxFrameSize(value: number) {
+    if (!Number.isInteger(value) || value < MIN_MAX_FRAME_SIZE || value > MAX_MAX_FRAME_SIZE) {
+      throw new UsageError(`max frame size ${value} outside ${MIN_MAX_FRAME_SIZE}..${MAX_MAX_FRAME_SIZE}`)
+    }
+    this.peerMaxFrameSizeValue = value
+  }
+
+  /** Extension frames waiting for a frame boundary. */
+  get queuedExtensionFrames(): number {
+    return this.queue.length
+  }
+
+  /** True once http2 wrote its first SETTINGS frame (extension frames may go out). */
+  get hasSentSettings(): boolean {
+    return this.tracker.hasSentSettings
+  }
+
+  /**
+   * Sends one extension frame: now if the outbound stream is at a frame boundary outside a header
+   * block and after our first SETTINGS, else as soon as it is (frames keep call order). The frame
+   * is copied; `payload` may be reused after the call.
+   * @param type frame type, 0x0a … 0xff (the frame types of RFC 9113 would corrupt nghttp2's
+   *   state and are refused).
+   * @param flags frame flags (u8); the drafts define none (digest §2).
+   * @param streamId stream identifier (31 bits); the drafts use 0.
+   * @throws FrameTooLargeError (`ERR_SC_FRAME_TOO_LARGE`) when the payload exceeds
+   *   `peerMaxFrameSize` (RFC 9113 §4.2); nothing is sent and the connection is untouched.
+   * @throws UsageError (`ERR_SC_USAGE`) for a bad type, flags or stream identifier.
+   * @throws ClosedError (`ERR_SC_CLOSED`) when the interposer or TLS socket is closed or ending.
+   */
+  sendExtensionFrame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    checkExtensionType(type)
+    if (!Number.isInteger(flags) || flags < 0 || flags > 0xff) throw new UsageError(`frame flags ${flags} outside 0..255`)
+    if (!Number.isInteger(streamId) || streamId < 0 || streamId > MAX_STREAM_ID) {
+      throw new UsageError(`stream identifier ${streamId} out of range`)
+    }
+    if (payload.length > this.peerMaxFrameSizeValue) throw new FrameTooLargeError(payload.length, this.peerMaxFrameSizeValue)
+    if (this.destroyed || this.writableEnded || this.tlsSocket.destroyed || this.tlsSocket.writableEnded) {
+      throw new ClosedError('connection closed: extension frame not sent')
+    }
+    const frame = encodeExtensionFrame(type, payload, streamId, flags)
+    if (this.queue.length === 0 && this.tracker.canInsert) this.tlsSocket.write(frame)
+    else this.queue.push(frame)
+  }
+
+  override _read(): void {
+    if (this.pausedByUs) {
+      this.pausedByUs = false
+      this.tlsSocket.resume()
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeChunks([chunk], callback)
+  }
+
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
+    const list: Buffer[] = new Array<Buffer>(chunks.length)
+    for (let i = 0; i < chunks.length; i++) list[i] = chunks[i]!.chunk
+    this.writeChunks(list, callback)
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const tls = this.tlsSocket
+    if (tls.destroyed) {
+      callback()
+      return
+    }
+    if (tls.writableFinished) {
+      callback()
+      return
+    }
+    this.finalCallback = callback
+    tls.once('finish', this.onTlsFinish)
+    if (!tls.writableEnded) tls.end()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const tls = this.tlsSocket
+    tls.removeListener('data', this.onTlsData)
+    tls.removeListener('drain', this.onTlsDrain)
+    tls.removeListener('finish', this.onTlsFinish)
+    this.queue.length = 0
+    if (!tls.destroyed) tls.destroy()
+    const pending = this.pendingWrite
+    this.pendingWrite = undefined
+    if (pending) pending(error ?? new ClosedError('connection closed during a write'))
+    const final = this.finalCallback
+    this.finalCallback = undefined
+    if (final) final(error ?? null)
+    callback(error)
+  }
+
+  private writeChunks(list: Buffer[], callback: (error?: Error | null) => void): void {
+    const tls = this.tlsSocket
+    if (tls.destroyed || tls.writableEnded) {
+      callback(new ClosedError('TLS socket closed'))
+      return
+    }
+    tls.cork()
+    for (const chunk of list) {
+      if (this.queue.length === 0) {
+        this.tracker.push(chunk)
+        tls.write(chunk)
+        continue
+      }
+      // Frames are waiting: write them at the first boundary inside this chunk, if any.
+      const at = this.tracker.push(chunk)
+      if (at < 0) {
+        tls.write(chunk)
+        continue
+      }
+      if (at > 0) tls.write(at === chunk.length ? chunk : chunk.subarray(0, at))
+      this.flushQueue()
+      if (at < chunk.length) tls.write(chunk.subarray(at))
+    }
+    if (this.queue.length > 0 && this.tracker.canInsert) this.flushQueue()
+    tls.uncork()
+    if (tls.writableNeedDrain) {
+      this.pendingWrite = callback
+      tls.once('drain', this.onTlsDrain)
+    } else {
+      callback()
+    }
+  }
+
+  private flushQueue(): void {
+    for (const frame of this.queue) this.tlsSocket.write(frame)
+    this.queue.length = 0
+  }
+
+  private onPeerSettings(h: FrameHeader, payload: Uint8Array): void {
+    // RFC 9113 §6.5: ACK frames are empty; a SETTINGS frame on a stream or with a length that is
+    // not a multiple of 6 is a connection error nghttp2 reports itself.
+    if ((h.flags & H2Flag.ACK) !== 0 || h.streamId !== 0 || payload.length % 6 !== 0) return
+    const entries: [number, number][] = []
+    for (let o = 0; o < payload.length; o += 6) {
+      const id = (payload[o]! << 8) | payload[o + 1]!
+      const value = ((payload[o + 2]! << 24) >>> 0) + ((payload[o + 3]! << 16) | (payload[o + 4]! << 8) | payload[o + 5]!)
+      entries.push([id, value])
+      if (id === SETTINGS_MAX_FRAME_SIZE && value >= MIN_MAX_FRAME_SIZE && value <= MAX_MAX_FRAME_SIZE) {
+        this.peerMaxFrameSizeValue = value
+      }
+    }
+    this.emitSafely('peerSettings', entries)
+  }
+
+  /** A throwing listener destroys the connection instead of escaping into the socket's 'data'. */
+  private emitSafely(event: string, value: unknown): void {
+    try {
+      this.emit(event, value)
+    } catch (e) {
+      this.destroy(e instanceof Error ? e : new Error(String(e)))
+    }
+  }
+
+  private readonly onTlsData = (chunk: Buffer): void => {
+    if (this.destroyed) return
+    this.splitter.push(chunk)
+  }
+
+  private readonly onTlsEnd = (): void => {
+    this.push(null)
+  }
+
+  private readonly onTlsError = (error: Error): void => {
+    this.destroy(error)
+  }
+
+  private readonly onTlsClose = (): void => {
+    this.destroy()
+  }
+
+  private readonly onTlsDrain = (): void => {
+    const pending = this.pendingWrite
+    this.pendingWrite = undefined
+    if (pending) pending()
+  }
+
+  private readonly onTlsFinish = (): void => {
+    const final = this.finalCallback
+    this.finalCallback = undefined
+    if (final) final()
+  }
+}
+
+function checkExtensionType(type: number): void {
+  if (!Number.isInteger(type) || type < 0x0a || type > 0xff) {
+    throw new UsageError(`extension frame type ${type} outside 0x0a..0xff`)
+  }
+}
+
+function frameEvent(h: FrameHeader, payload: Uint8Array): ExtensionFrame {
+  return { type: h.type, flags: h.flags, streamId: h.streamId, payload }
+}
