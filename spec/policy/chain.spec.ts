@@ -106,6 +106,16 @@ describe('policy/chain', function () {
       expect(path).to.have.length(1)
     })
 
+    it('checks the validity period of a pinned leaf that is its own anchor', async () => {
+      const pinned = await issueCertificate({
+        subject: 'CN=pinned short',
+        notBefore: NOT_BEFORE,
+        notAfter: new Date(T0.getTime() + DAY),
+      })
+      const o = { anchors: [pinned.certDer], now: new Date(T0.getTime() + 2 * DAY) }
+      expectFailure(await validateChain([pinned.certDer], o), 'expired', 0)
+    })
+
     it('tries the next issuer candidate when one with the same name does not verify', async () => {
       // Same subject name as `int`, different key: a decoy the builder must step over.
       const decoy = await intermediate('Chain Intermediate', ca)
