@@ -1,6 +1,7 @@
 import { DecodeError } from '../../errors.js'
 import { HandshakeType, splitHandshakeMessages } from './handshake.js'
 import { decodeCertificate } from './certificate.js'
+import { decodeCertificateRequest } from './certificate-request.js'
 import { decodeCertificateVerify } from './certificate-verify.js'
 import { decodeFinished } from './finished.js'
 import type { Certificate } from './certificate.js'
@@ -75,6 +76,10 @@ export function decodeAuthenticator(bytes: Uint8Array): Authenticator {
  * @throws DecodeError (`ERR_SC_DECODE`)
  */
 export function authenticatorContext(bytes: Uint8Array): Uint8Array | null {
+  const t = bytes[0]
+  if (t === HandshakeType.certificate_request || t === HandshakeType.client_certificate_request) {
+    return decodeCertificateRequest(bytes).context
+  }
   const a = decodeAuthenticator(bytes)
   return a.kind === 'full' ? a.certificate.context : null
 }
