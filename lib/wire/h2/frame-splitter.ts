@@ -210,15 +210,15 @@ export class FrameSplitter {
   }
 
   private classify(h: FrameHeader): Disposition {
-    if (this.headerBlockOpen) {
+    const wasOpen = this.headerBlockOpen
+    if (wasOpen) {
       // RFC 9113 §6.10: only CONTINUATION may follow; END_HEADERS closes the block.
       if (h.type === H2FrameType.CONTINUATION && (h.flags & H2Flag.END_HEADERS) !== 0) this.headerBlockOpen = false
-      return D.PASS
-    }
-    if ((h.type === H2FrameType.HEADERS || h.type === H2FrameType.PUSH_PROMISE) && (h.flags & H2Flag.END_HEADERS) === 0) {
+    } else if ((h.type === H2FrameType.HEADERS || h.type === H2FrameType.PUSH_PROMISE) && (h.flags & H2Flag.END_HEADERS) === 0) {
       this.headerBlockOpen = true
     }
-    if (this.extractTypes.has(h.type)) return h.length <= this.maxExtractBytes ? D.EXTRACT : D.OVERSIZED
+    // Inside a header block an extension frame is a violation the HTTP/2 stack must see.
+    if (this.extractTypes.has(h.type) && !wasOpen) return h.length <= this.maxExtractBytes ? D.EXTRACT : D.OVERSIZED
     if (this.observeTypes.has(h.type) && h.length <= this.maxObserveBytes) return D.OBSERVE
     return D.PASS
   }
