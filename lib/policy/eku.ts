@@ -16,6 +16,7 @@
  * The draft expired without adoption (digest §0, §6.5), so `frank` is opt-in; nothing here
  * changes how the *responder's* certificate is checked (that stays serverAuth, digest §3).
  */
+import { PolicyRejectedError } from '../errors.js'
 import { validateChain } from './chain.js'
 import type { ChainFailure, ChainOptions, RevocationCheck } from './chain.js'
 import { EkuOid, parseCertificate } from './parsed-cert.js'
@@ -221,9 +222,15 @@ export function frankTable(
  */
 export function rfc5280Table(cls: EkuClass, expect: Exclude<Purpose, 'any'>): TableOutcome {
   const row = rowOf(cls, expect)
-  if (cls === 'server') return { row, accept: false, reason: 'eku-purpose', detail: 'serverAuth without clientAuth cannot identify a client (rfc5280 preset)', oid: EkuOid.clientAuth }
-  if (cls === 'other') return { row, accept: false, reason: 'eku-purpose', detail: 'extKeyUsage lacks clientAuth', oid: EkuOid.clientAuth }
-  return { row, accept: true, detail: `accepted as ${expect} (rfc5280 preset)`, oid: EkuOid.clientAuth }
+  const oid = EkuOid.clientAuth
+  if (cls === 'server' || cls === 'other') {
+    const detail =
+      cls === 'server'
+        ? 'serverAuth without clientAuth cannot identify a client (rfc5280 preset)'
+        : 'extKeyUsage lacks clientAuth'
+    return { row, accept: false, reason: 'eku-purpose', detail, oid }
+  }
+  return { row, accept: true, detail: `accepted as ${expect} (rfc5280 preset)`, oid }
 }
 
 /** The table row of a case without the PKI split (for reporting under non-frank presets). */
@@ -397,6 +404,16 @@ function peerMismatch(leaf: ParsedCert, idKind: IdKind, expected: PeerExpectatio
     return `certificate does not name ${expected.ip}`
   }
   return undefined
+}
+
+/**
+ * The error for a rejected decision, for callers that prefer throwing (route protection answers
+ * 403 with it; it is never a connection error, SERVER §6.2).
+ * @param d - a rejected {@link Decision}.
+ * @returns PolicyRejectedError (`ERR_SC_POLICY_REJECTED`) whose `reason` is the DecisionFailure.
+ */
+export function decisionRejectedError(d: Extract<Decision, { accept: false }>): PolicyRejectedError {
+  return new PolicyRejectedError(d.reason, `certificate not acceptable as ${d.purpose} (${d.reason}): ${d.detail}`)
 }
 
 /** Revocation hook type, re-exported for policy users. */

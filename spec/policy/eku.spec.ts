@@ -1,6 +1,8 @@
 import { expect } from 'chai'
+import { ErrorCode } from '../../lib/errors.js'
 import {
   classifyEku,
+  decisionRejectedError,
   evaluateIdentity,
   frankTable,
   identityKind,
@@ -246,6 +248,14 @@ describe('policy/eku', function () {
       const dev = await leaf('dev under user ca', userCa, { dnsNames: ['d.example.test'], extKeyUsage: [EKU.serverAuth] })
       const d = await evaluateIdentity([dev.certDer, userCa.certDer], 'device', { ...base(), preset: 'frank' })
       expect(!d.accept && d.reason).to.equal('eku-issuer')
+    })
+
+    it('turns a rejection into PolicyRejectedError carrying the reason', async () => {
+      const d = await evalAs(c.serverDevice!, 'user', { preset: 'frank' })
+      if (d.accept) expect.fail('expected a rejection')
+      const e = decisionRejectedError(d)
+      expect(e.code).to.equal(ErrorCode.POLICY_REJECTED)
+      expect(e.reason).to.equal('eku-purpose')
     })
 
     it('returns the validated path leaf first, anchor last', async () => {
