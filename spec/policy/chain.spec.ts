@@ -422,6 +422,15 @@ describe('policy/chain', function () {
       expectFailure(await validateChain([l2.certDer, i2.certDer, i1.certDer], o), 'path-length-exceeded')
     })
 
+    it('does not count a self-issued (key rollover) certificate against pathLen', async () => {
+      const r0 = await root('Rollover Root', 'p256', { basicConstraints: { ca: true, pathLen: 0 } })
+      const rolled = await intermediate('Rollover Root', r0) // same name, new key: self-issued
+      const l = await leaf('after rollover', rolled)
+      const path = expectOk(await validateChain([l.certDer, rolled.certDer], { anchors: [r0.certDer], now: T0 }))
+      expect(path).to.have.length(3)
+      expect(path[1]!.isSelfIssued).to.equal(true)
+    })
+
     it('enforces an intermediate pathLen 0 against a further intermediate', async () => {
       const i0 = await intermediate('PL0 Int', ca, { basicConstraints: { ca: true, pathLen: 0 } })
       const i1 = await intermediate('Below PL0', i0)
