@@ -2,16 +2,15 @@
 // Launcher for the h2sc CLI: the compiled build when present (published package), otherwise the
 // TypeScript sources through tsx (a checkout after `npm install`).
 import { existsSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { register } from 'node:module'
+import { fileURLToPath } from 'node:url'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
 const built = new URL('../dist/cli/h2sc.js', import.meta.url)
 let mod
 if (existsSync(fileURLToPath(built))) {
   mod = await import(built.href)
 } else {
-  register('tsx/esm', pathToFileURL(here))
+  const { register } = await import('tsx/esm/api')
+  register()
   mod = await import(new URL('../lib/cli/h2sc.ts', import.meta.url).href)
 }
 mod.main(process.argv.slice(2)).then(
