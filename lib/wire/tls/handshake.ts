@@ -53,7 +53,8 @@ export function openHandshake(
   const r = new ByteReader(bytes, structure)
   const type = r.u8('msg_type')
   if (!expected.includes(type)) {
-    r.fail(`unexpected handshake type ${type}, expected ${expected.join(' or ')}`, structure)
+    // Point at the msg_type byte itself, not past it.
+    throw r.failAt(0, `unexpected handshake type ${type}, expected ${expected.join(' or ')}`, structure)
   }
   const body = r.subReader(3, 0, 0xffffff, 'handshake body', structure)
   r.end()
