@@ -63,7 +63,7 @@ describe('wire/tls/handshake', () => {
     })
 
     it('rejects an unexpected type', () => {
-      expectDecodeError(() => openHandshake(hex('0b 000000'), [13, 17], 'R'), { structure: 'R' })
+      expectDecodeError(() => openHandshake(hex('0b 000000'), [13, 17], 'R'), { structure: 'R', offset: 0 })
     })
 
     it('rejects trailing bytes after the message', () => {
