@@ -51,9 +51,10 @@ export interface FrameInterposerOptions {
   readonly extensionFrameTypes: readonly number[] | ReadonlySet<number>
   /**
    * Largest inbound extension frame payload delivered. A longer one is not buffered: it is
-   * passed through to nghttp2 unchanged, which answers GOAWAY(FRAME_SIZE_ERROR) itself when it
-   * exceeds our advertised SETTINGS_MAX_FRAME_SIZE (RFC 9113 §4.2); below that, nghttp2 drops
-   * it as an unknown type and `'extensionFrameTooLarge'` tells the caller to end the session.
+   * passed through to nghttp2 unchanged. Over the SETTINGS_MAX_FRAME_SIZE we advertised (read
+   * from our own outbound SETTINGS; 16 384 before), nghttp2 answers GOAWAY(FRAME_SIZE_ERROR)
+   * itself (RFC 9113 §4.2); below that it would drop the frame as an unknown type, so
+   * `'extensionFrameTooLarge'` tells the caller to end the session.
    */
   readonly maxInboundExtensionFrameBytes: number
 }
@@ -76,9 +77,10 @@ export interface FrameInterposerOptions {
  * - `'extensionFrame'` (`ExtensionFrame`): an inbound frame of one of `extensionFrameTypes`, any
  *   stream. What a frame on a non-zero stream means is the caller's decision.
  * - `'extensionFrameTooLarge'` (`OversizedExtensionFrame`): an inbound extension frame longer
- *   than `maxInboundExtensionFrameBytes`; it went to nghttp2 unchanged. The caller should end the
- *   session with `session.goaway(FRAME_SIZE_ERROR)` (nghttp2 already does when the frame also
- *   exceeds the SETTINGS_MAX_FRAME_SIZE we advertised).
+ *   than `maxInboundExtensionFrameBytes` but within the SETTINGS_MAX_FRAME_SIZE we advertised;
+ *   it went to nghttp2 unchanged, which ignores it. The caller should end the session with
+ *   `session.goaway(FRAME_SIZE_ERROR)`. (Frames over our SETTINGS_MAX_FRAME_SIZE get no event:
+ *   nghttp2 answers GOAWAY(FRAME_SIZE_ERROR) itself, RFC 9113 §4.2.)
  * - `'peerSettings'` (`[identifier, value][]`, wire order): each non-ACK SETTINGS frame of the
  *   peer on stream 0, emitted after nghttp2 was given the frame. `peerMaxFrameSize` follows the
  *   peer's SETTINGS_MAX_FRAME_SIZE automatically.
@@ -96,6 +98,7 @@ export class FrameInterposer extends Duplex {
   private readonly splitter: FrameSplitter
   private readonly tracker: FrameBoundaryTracker
   private readonly queue: Uint8Array[] = []
+  private readonly maxInbound: number
   private peerMaxFrameSizeValue = MIN_MAX_FRAME_SIZE
   private pausedByUs = false
   private pendingWrite: ((error?: Error | null) => void) | undefined
@@ -110,6 +113,7 @@ export class FrameInterposer extends Duplex {
     for (const t of types) checkExtensionType(t)
     this.role = options.role
     this.tlsSocket = tlsSocket
+    this.maxInbound = max
     const sink: FrameSplitterSink = {
       passThrough: (bytes) => {
         if (!this.push(bytes) && !this.pausedByUs) {
@@ -118,14 +122,17 @@ export class FrameInterposer extends Duplex {
         }
       },
       extracted: (h, payload) => this.emitSafely('extensionFrame', frameEvent(h, payload)),
-      oversized: (h) =>
-        this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length }),
+      oversized: (h) => {
+        // Over our advertised max frame size nghttp2 sends GOAWAY(FRAME_SIZE_ERROR) itself.
+        if (h.length > this.tracker.localMaxFrameSize) return
+        this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length })
+      },
       observed: (h, payload) => this.onPeerSettings(h, payload),
     }
     this.splitter = new FrameSplitter(sink, {
       expectPreface: options.role === 'server',
       extractTypes: types,
-      maxExtractBytes: max,
+      maxExtractBytes: Math.min(max, MIN_MAX_FRAME_SIZE),
       observeTypes: new Set([H2FrameType.SETTINGS]),
     })
     this.tracker = new FrameBoundaryTracker(options.role === 'client')
@@ -264,6 +271,9 @@ export class FrameInterposer extends Duplex {
     }
     if (this.queue.length > 0 && this.tracker.canInsert) this.flushQueue()
     tls.uncork()
+    // RFC 9113 §4.2: never extract what exceeds the max frame size we advertised; nghttp2 must
+    // see such a frame to answer FRAME_SIZE_ERROR.
+    this.splitter.maxExtractBytes = Math.min(this.maxInbound, this.tracker.localMaxFrameSize)
     if (tls.writableNeedDrain) {
       this.pendingWrite = callback
       tls.once('drain', this.onTlsDrain)

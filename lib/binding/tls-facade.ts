@@ -282,7 +282,8 @@ export function attachInterposerToServer(
     original.call(server, wrapped.socket)
   }
 
-  const listener = function (tlsSocket: tls.TLSSocket): void {
+  const listener: ConnectionListener = function (socket: net.Socket): void {
+    const tlsSocket = socket as tls.TLSSocket
     if (tlsSocket.alpnProtocol !== 'h2' || (shouldWrap !== undefined && !shouldWrap(tlsSocket))) {
       original.call(server, tlsSocket)
       return
@@ -298,12 +299,12 @@ export function attachInterposerToServer(
     })
   }
   // Take the original's place in the listener order.
-  const all = server.listeners('secureConnection') as ConnectionListener[]
+  const all = server.rawListeners('secureConnection') as ConnectionListener[]
   server.removeAllListeners('secureConnection')
   for (const l of all) server.on('secureConnection', l === original ? listener : l)
   return {
     detach(): void {
-      const all = server.listeners('secureConnection') as ConnectionListener[]
+      const all = server.rawListeners('secureConnection') as ConnectionListener[]
       if (!all.includes(listener)) return
       server.removeAllListeners('secureConnection')
       for (const l of all) server.on('secureConnection', l === listener ? original : l)

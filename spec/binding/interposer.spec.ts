@@ -155,6 +155,27 @@ describe('binding/interposer', () => {
       ip.destroy()
     })
 
+    it('extracts nothing over the SETTINGS_MAX_FRAME_SIZE we advertised, leaving it to nghttp2', async () => {
+      const { ip, fake } = make('server', { maxInboundExtensionFrameBytes: 100000 })
+      const got: number[] = []
+      let reports = 0
+      ip.on('extensionFrame', (f: ExtensionFrame) => got.push(f.payload.length))
+      ip.on('extensionFrameTooLarge', () => reports++)
+      const passed: Buffer[] = []
+      ip.on('data', (c: Buffer) => passed.push(c))
+      const big = frame(0xf8, 0, 0, 20000)
+      fake.push(Buffer.concat([Buffer.from(CLIENT_PREFACE), big]))
+      await tick()
+      expect(got).to.deep.equal([])
+      expect(reports).to.equal(0) // nghttp2 answers FRAME_SIZE_ERROR itself (RFC 9113 §4.2)
+      expect(Buffer.concat(passed).subarray(24).equals(big)).to.equal(true)
+      await write(ip, frame(4, 0, 0, Buffer.from('000500010000', 'hex'))) // we advertise 65536
+      fake.push(big)
+      await tick()
+      expect(got).to.deep.equal([20000])
+      ip.destroy()
+    })
+
     it('pauses the TLS socket while the readable side is full and resumes when read', async () => {
       const { ip, fake } = make('client')
       for (let i = 0; i < 8; i++) fake.push(frame(0, 0, 1, 8000))

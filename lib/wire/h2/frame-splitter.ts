@@ -79,7 +79,7 @@ export class FrameSplitter {
   private readonly sink: FrameSplitterSink
   private readonly extractTypes: ReadonlySet<number>
   private readonly observeTypes: ReadonlySet<number>
-  private readonly maxExtractBytes: number
+  private maxExtractValue: number
   private readonly maxObserveBytes: number
   private prefaceLeft: number
   /** Held bytes of a frame header split across chunks. */
@@ -101,9 +101,22 @@ export class FrameSplitter {
     this.sink = sink
     this.extractTypes = options.extractTypes
     this.observeTypes = options.observeTypes ?? new Set()
-    this.maxExtractBytes = options.maxExtractBytes
+    this.maxExtractValue = options.maxExtractBytes
     this.maxObserveBytes = options.maxObserveBytes ?? 65536
     this.prefaceLeft = options.expectPreface ? CLIENT_PREFACE.length : 0
+  }
+
+  /**
+   * Largest payload extracted; frames that start after a change see the new value.
+   * @throws UsageError (`ERR_SC_USAGE`) for a negative or non-integer value.
+   */
+  get maxExtractBytes(): number {
+    return this.maxExtractValue
+  }
+
+  set maxExtractBytes(value: number) {
+    if (!Number.isInteger(value) || value < 0) throw new UsageError('maxExtractBytes must be a non-negative integer')
+    this.maxExtractValue = value
   }
 
   /** True between frames: no preface byte, header byte or payload byte is outstanding. */
@@ -218,7 +231,7 @@ export class FrameSplitter {
       this.headerBlockOpen = true
     }
     // Inside a header block an extension frame is a violation the HTTP/2 stack must see.
-    if (this.extractTypes.has(h.type) && !wasOpen) return h.length <= this.maxExtractBytes ? D.EXTRACT : D.OVERSIZED
+    if (this.extractTypes.has(h.type) && !wasOpen) return h.length <= this.maxExtractValue ? D.EXTRACT : D.OVERSIZED
     if (this.observeTypes.has(h.type) && h.length <= this.maxObserveBytes) return D.OBSERVE
     return D.PASS
   }
@@ -248,6 +261,10 @@ export class FrameBoundaryTracker {
   private frameType = -1
   private headerBlockOpen = false
   private settingsSent = false
+  /** Payload of a SETTINGS frame being written, collected to read SETTINGS_MAX_FRAME_SIZE. */
+  private settings: Uint8Array | undefined
+  private settingsFilled = 0
+  private localMaxFrameSizeValue = 16384
 
   /** @param expectPreface true for a client: its first 24 bytes are the connection preface. */
   constructor(expectPreface: boolean) {
@@ -270,6 +287,14 @@ export class FrameBoundaryTracker {
   }
 
   /**
+   * SETTINGS_MAX_FRAME_SIZE of the writer's latest complete SETTINGS frame carrying it
+   * (RFC 9113 §6.5.2; 16 384 until then): the largest frame the writer lets its peer send.
+   */
+  get localMaxFrameSize(): number {
+    return this.localMaxFrameSizeValue
+  }
+
+  /**
    * Feeds the next written chunk.
    * @returns the first offset in `1..chunk.length` after which a frame may be inserted, or -1
    *   when there is none in this chunk.
@@ -285,6 +310,10 @@ export class FrameBoundaryTracker {
     while (i < n) {
       if (this.inFrame) {
         const k = Math.min(this.payloadLeft, n - i)
+        if (this.settings !== undefined) {
+          this.settings.set(chunk.subarray(i, i + k), this.settingsFilled)
+          this.settingsFilled += k
+        }
         i += k
         this.payloadLeft -= k
         if (this.payloadLeft > 0) break
@@ -319,6 +348,9 @@ export class FrameBoundaryTracker {
       this.frameType = type
       this.inFrame = true
       this.payloadLeft = length
+      const isSettings = type === H2FrameType.SETTINGS && (flags & H2Flag.ACK) === 0 && length % 6 === 0
+      this.settings = isSettings && length > 0 && length <= 65536 ? new Uint8Array(length) : undefined
+      this.settingsFilled = 0
       if (length === 0) {
         this.endFrame()
         if (first < 0 && this.canInsert) first = i
@@ -330,5 +362,13 @@ export class FrameBoundaryTracker {
   private endFrame(): void {
     this.inFrame = false
     if (this.frameType === H2FrameType.SETTINGS) this.settingsSent = true
+    const s = this.settings
+    if (s === undefined) return
+    this.settings = undefined
+    for (let o = 0; o + 6 <= s.length; o += 6) {
+      if (((s[o]! << 8) | s[o + 1]!) !== 0x5) continue
+      const value = ((s[o + 2]! << 24) >>> 0) + ((s[o + 3]! << 16) | (s[o + 4]! << 8) | s[o + 5]!)
+      if (value >= 16384 && value <= 0xffffff) this.localMaxFrameSizeValue = value
+    }
   }
 }

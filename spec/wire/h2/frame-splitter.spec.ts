@@ -211,6 +211,20 @@ describe('wire/h2/frame-splitter', () => {
       expect(got.extracted).to.have.length(1)
     })
 
+    it('applies a changed maxExtractBytes to frames that start later', () => {
+      const got: number[] = []
+      let over = 0
+      const s = new FrameSplitter(
+        { passThrough: () => undefined, extracted: (_h, p) => got.push(p.length), oversized: () => over++ },
+        { expectPreface: false, extractTypes: EXT, maxExtractBytes: 10 },
+      )
+      s.push(frame(0xf8, 0, 0, 20))
+      s.maxExtractBytes = 20
+      s.push(frame(0xf8, 0, 0, 20))
+      expect([got, over]).to.deep.equal([[20], 1])
+      expect(() => (s.maxExtractBytes = -1)).to.throw().with.property('code', 'ERR_SC_USAGE')
+    })
+
     it('refuses a negative maxExtractBytes (ERR_SC_USAGE)', () => {
       expect(() => new FrameSplitter({ passThrough: () => undefined, extracted: () => undefined }, { expectPreface: false, extractTypes: EXT, maxExtractBytes: -1 }))
         .to.throw()
@@ -258,6 +272,24 @@ describe('wire/h2/frame-splitter', () => {
         expect(a, `cut ${cut}`).to.equal(firstA ?? -1)
         expect(b === -1 ? -1 : b + cut, `cut ${cut}`).to.equal(firstB ?? -1)
         expect(t.canInsert).to.equal(true)
+      }
+    })
+
+    it('reads SETTINGS_MAX_FRAME_SIZE from the SETTINGS frames written, split anywhere', () => {
+      const stream = Buffer.concat([
+        frame(4, 0, 0, Buffer.from('000300000064000500010000', 'hex')),
+        frame(4, 1, 0, 0),
+        frame(4, 0, 0, Buffer.from('00050000ffff', 'hex')),
+        frame(4, 0, 0, Buffer.from('000500000010', 'hex')), // below 16384: invalid, ignored
+      ])
+      const firstEnd = 21
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const t = new FrameBoundaryTracker(false)
+        expect(t.localMaxFrameSize).to.equal(16384)
+        t.push(stream.subarray(0, cut))
+        if (cut >= firstEnd && cut < firstEnd + 9 + 15) expect(t.localMaxFrameSize, `cut ${cut}`).to.equal(65536)
+        t.push(stream.subarray(cut))
+        expect(t.localMaxFrameSize, `cut ${cut}`).to.equal(65535)
       }
     })
 
