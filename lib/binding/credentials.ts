@@ -37,7 +37,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 export function pemToDerChain(pem: string): Uint8Array[] {
   const blocks = pem.match(PEM_CERT) ?? []
   if (blocks.length === 0) throw new UsageError('no PEM certificate found')
-  return blocks.map((b) => new Uint8Array(new X509Certificate(b).raw))
+  return blocks.map((b) => new Uint8Array(Buffer.from(b.replace(/-----[A-Z ]+-----|\s+/g, ''), 'base64')))
 }
 
 /** Normalises a credential input: parses certificates, imports the key into the provider. */

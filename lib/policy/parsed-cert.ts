@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 /**
  * A certificate parsed once for path validation and policy: the RFC 5280 §4.2.1 extensions this
  * library acts on, decoded, plus node's `X509Certificate` for signature checks and identity
@@ -190,6 +191,29 @@ function decodeNameConstraints(v: Uint8Array): {
  *   one of the extensions this library interprets is malformed.
  */
 export function parseCertificate(der: Uint8Array): ParsedCert {
+  // Parsing costs ~100 µs (OpenSSL + our DER walk); the same certificates come back on every
+  // connection (client credentials, CA names, path building), so keep recent ones by content.
+  const id = createHash('sha256').update(der).digest('base64')
+  const hit = PARSED.get(id)
+  if (hit) {
+    PARSED.delete(id)
+    PARSED.set(id, hit)
+    return hit
+  }
+  const parsed = parseUncached(der)
+  if (PARSED.size >= PARSED_CACHE_SIZE) {
+    const oldest = PARSED.keys().next()
+    if (!oldest.done) PARSED.delete(oldest.value)
+  }
+  PARSED.set(id, parsed)
+  return parsed
+}
+
+/** Parsed certificates by SHA-256 of their DER, least recently used first. */
+const PARSED = new Map<string, ParsedCert>()
+const PARSED_CACHE_SIZE = 512
+
+function parseUncached(der: Uint8Array): ParsedCert {
   let node: X509Certificate
   try {
     node = new X509Certificate(der)
