@@ -45,3 +45,26 @@ export { channels as diagnosticsChannels } from './binding/diagnostics.js'
 
 // Test PKI (tests, examples, the CLI).
 export { createTestPki, writeTestPki } from './pki/test-pki.js'
+
+// Certificate policy: chain validation (mechanism) and EKU roles (policy).
+export { validateChain, prepareAnchors, assertChainValid, stapledOcspResponse, CHAIN_FAILURES } from './policy/chain.js'
+export type { ChainOptions, ChainResult, ChainFailure, AnchorInput, RevocationCheck, RevocationStatus } from './policy/chain.js'
+export { classifyEku, evaluateIdentity, frankTable, rfc5280Table } from './policy/eku.js'
+export type { Decision, Purpose, EkuPreset, EkuClass } from './policy/eku.js'
+export {
+  createCertificatePolicy,
+  certificateAuthoritiesFromAnchors,
+  ekuOidFilter,
+  matchesOidFilters,
+  matchesCertificateAuthorities,
+} from './policy/certificate-policy.js'
+export type { CertificatePolicy, CertificatePolicyFn } from './policy/certificate-policy.js'
+
+// Route protection.
+export {
+  ensureIdentities,
+  requireIdentities,
+  requireIdentitiesOnStream,
+  problemDetails,
+} from './binding/require-identities.js'
+export type { IdentityNeed, IdentityRequirement, RequirementResult, MetNeed, MissingNeed } from './binding/require-identities.js'
