@@ -186,8 +186,9 @@ export class ClientSessionCerts extends EventEmitter {
       this.early.push(() => this.onPeerSettings(entries))
       return
     }
-    this.run(this.state.onPeerSettings(entries))
+    const actions = this.state.onPeerSettings(entries)
     this.interposer.peerMaxFrameSize = this.state.negotiation.peerMaxFrameSize
+    this.run(actions)
   }
 
   /** @internal */

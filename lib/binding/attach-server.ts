@@ -8,7 +8,7 @@ import http2 from 'node:http2'
 import type tls from 'node:tls'
 import { DEFAULTS, resolveCodepoints } from '../config.js'
 import type { Codepoints } from '../config.js'
-import { ClosedError, PeerTimeoutError } from '../errors.js'
+import { ClosedError, FrameTooLargeError, PeerTimeoutError } from '../errors.js'
 import type { ProtocolError } from '../errors.js'
 import { nodeCrypto } from '../crypto/node-provider.js'
 import type { CryptoProvider } from '../crypto/provider.js'
@@ -156,18 +156,27 @@ export class ServerSessionCerts extends EventEmitter {
     return Promise.race([all, timeout]).finally(() => clearTimeout(timer))
   }
 
-  /** Sends a secondary server certificate now (or once negotiation completes). */
+  /**
+   * Sends a secondary server certificate now, or once negotiation completes (SERVER -02 §3.2).
+   * @throws FrameTooLargeError (`ERR_SC_FRAME_TOO_LARGE`) when the client's settings are known and
+   *   the authenticator exceeds its SETTINGS_MAX_FRAME_SIZE; the connection is unaffected. When
+   *   the check can only happen later, a `'sendError'` event carries the same error.
+   * @throws ClosedError (`ERR_SC_CLOSED`) after the session closed
+   */
   sendServerCertificate(credential: LoadedCredential): void {
     if (this.closed) throw this.closed
     const auth = this.ea.authenticate({ credential })
+    const n = this.state.negotiation
+    if (n.hasPeerSettings && auth.length > n.peerMaxFrameSize) throw new FrameTooLargeError(auth.length, n.peerMaxFrameSize)
     this.run(this.state.sendServerCertificate(auth))
   }
 
   /** @internal feed from the interposer */
   onPeerSettings(entries: readonly (readonly [number, number])[]): void {
+    const actions = this.state.onPeerSettings(entries)
+    // The limit must be in place before the queued frames go out.
     this.interposer.peerMaxFrameSize = this.state.negotiation.peerMaxFrameSize
-    this.run(this.state.onPeerSettings(entries))
-    this.interposer.peerMaxFrameSize = this.state.negotiation.peerMaxFrameSize
+    this.run(actions)
   }
 
   /** @internal feed from the interposer */
@@ -186,6 +195,7 @@ export class ServerSessionCerts extends EventEmitter {
           try {
             this.interposer.sendExtensionFrame(a.frameType, 0, 0, a.payload)
           } catch (e) {
+            publish('error', { role: 'server', error: e })
             this.emit('sendError', e)
           }
           break
