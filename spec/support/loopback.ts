@@ -118,6 +118,17 @@ export function clientTlsOptions(port: number): tls.ConnectionOptions {
   return { host: '127.0.0.1', port, servername: 'localhost', ca: testCert().cert, ALPNProtocols: ['h2'], minVersion: 'TLSv1.3' }
 }
 
+/** Raw TLS 1.3 connection with ALPN h2 (for hand-written HTTP/2 bytes). */
+export async function connectRawTls(port: number, options: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
+  const socket = tls.connect({ ...clientTlsOptions(port), ...options })
+  socket.on('error', () => undefined)
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', () => resolve())
+    socket.once('error', reject)
+  })
+  return socket
+}
+
 /** A plain `node:http2` client. */
 export function connectPlain(port: number, options: http2.SecureClientSessionOptions = {}): http2.ClientHttp2Session {
   const session = http2.connect(`https://localhost:${port}`, { ca: testCert().cert, host: '127.0.0.1', ...options } as http2.SecureClientSessionOptions)
@@ -138,13 +149,14 @@ export function connectWrapped(
   wrap: WrapOptions,
   options: http2.SecureClientSessionOptions = {},
   onWrapped?: (interposer: FrameInterposer) => void,
+  tlsOptions: tls.ConnectionOptions = {},
 ): WrappedClient {
   let interposer: FrameInterposer | undefined
   let tlsSocket: tls.TLSSocket | undefined
   const session = http2.connect(`https://localhost:${port}`, {
     ...options,
     createConnection: () => {
-      tlsSocket = tls.connect(clientTlsOptions(port))
+      tlsSocket = tls.connect({ ...clientTlsOptions(port), ...tlsOptions })
       const w = wrapClientSocket(tlsSocket, wrap)
       interposer = w.interposer
       onWrapped?.(w.interposer)
