@@ -23,7 +23,7 @@ export const TLS_FLAGS_EXTENSION_TYPE = 0x003e
 export const TLS_FLAGS_EXPERIMENTAL_EXTENSION_TYPE = 0xfe01
 
 /** Highest flag number: 255 bytes of 8 bits (FLAGS §2). */
-export const MAX_TLS_FLAG = 255 * 8 - 1
+export const MAX_TLS_FLAG: number = 255 * 8 - 1
 
 /** `resumption_across_names` (FLAGS §4 initial registry entry). */
 export const RESUMPTION_ACROSS_NAMES_FLAG = 8
