@@ -256,6 +256,16 @@ describe('binding/interposer over TLS 1.3 and node:http2', () => {
     })
   })
 
+  it('fails the client session with the TLS error when the handshake fails', async () => {
+    srv = await startServer({ wrap: wrapOptions })
+    const c = connectWrapped(srv.port, wrapOptions, {}, undefined, { ca: [] as string[] })
+    clients.push(c)
+    const error = await once<Error & { code?: string }>(c.session, 'error')
+    expect(error.code).to.equal('DEPTH_ZERO_SELF_SIGNED_CERT')
+    await until(() => c.session.destroyed && c.interposer.destroyed && c.tlsSocket.destroyed, 2000, 'client closed')
+    expect(srv.interposers).to.have.length(0)
+  })
+
   describe('frame size', () => {
     it('lets nghttp2 answer GOAWAY(FRAME_SIZE_ERROR) to an extension frame over our SETTINGS_MAX_FRAME_SIZE', async () => {
       let extracted = 0
