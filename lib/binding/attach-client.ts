@@ -377,6 +377,7 @@ export function connect(
       const c = ctl
       interposer.on('peerSettings', (entries: [number, number][]) => c.onPeerSettings(entries))
       interposer.on('extensionFrame', (f: { type: number; streamId: number; payload: Uint8Array }) => c.onFrame(f.type, f.streamId, f.payload))
+      interposer.on('extensionFrameTooLarge', () => c.onFrame(cp.frameServerCertificate, 0, new Uint8Array(maxAuth + 1)))
       tlsSocket.once('secureConnect', () => c.start(tlsSocket, limit, serverCertAuth))
       return socket
     },
