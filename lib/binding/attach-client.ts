@@ -29,6 +29,8 @@ import type { LabelledCredentialInput, LoadedCredential } from './credentials.js
 import { identityFromVerdict } from './identity.js'
 import type { Identity } from './identity.js'
 import { publish } from './diagnostics.js'
+import { logInbound, sendLogged } from './frame-log.js'
+import type { FrameLogEntry } from './frame-log.js'
 
 /** What the selector sees of one request. */
 export interface RequestInfo {
@@ -119,7 +121,7 @@ export class ClientSessionCerts extends EventEmitter {
   private sessionRef: http2.ClientHttp2Session | undefined
   private closed = false
   /** Frames exchanged, for diagnostics and the demo. */
-  readonly frameLog: { dir: 'in' | 'out'; type: number; bytes: number; at: number }[] = []
+  readonly frameLog: FrameLogEntry[] = []
   /** Requests received and how they were answered. */
   readonly answers: { id: number; label: string | null; schemes: string[]; reason?: string }[] = []
 
@@ -197,8 +199,7 @@ export class ClientSessionCerts extends EventEmitter {
       this.early.push(() => this.onFrame(type, streamId, payload))
       return
     }
-    this.frameLog.push({ dir: 'in', type, bytes: payload.length, at: Date.now() })
-    publish('frame', { role: 'client', dir: 'in', type, streamId, bytes: payload.length })
+    logInbound(this.frameLog, 'client', type, streamId, payload.length)
     this.run(this.state.onFrame(type, streamId, payload))
   }
 
@@ -206,13 +207,7 @@ export class ClientSessionCerts extends EventEmitter {
     for (const a of actions) {
       switch (a.kind) {
         case 'send':
-          this.frameLog.push({ dir: 'out', type: a.frameType, bytes: a.payload.length, at: Date.now() })
-          publish('frame', { role: 'client', dir: 'out', type: a.frameType, streamId: 0, bytes: a.payload.length })
-          try {
-            this.interposer.sendExtensionFrame(a.frameType, 0, 0, a.payload)
-          } catch (e) {
-            this.emit('sendError', e)
-          }
+          sendLogged(this, this.interposer, this.frameLog, 'client', a.frameType, a.payload)
           break
         case 'requests':
           for (const item of a.items) void this.answer(item.id, item.request)

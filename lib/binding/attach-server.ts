@@ -23,6 +23,8 @@ import type { CredentialInput, LoadedCredential } from './credentials.js'
 import { identityFromVerdict } from './identity.js'
 import type { Identity } from './identity.js'
 import { publish } from './diagnostics.js'
+import { logInbound, sendLogged } from './frame-log.js'
+import type { FrameLogEntry } from './frame-log.js'
 
 /** Options of the extension on a server. */
 export interface ServerExtensionOptions {
@@ -88,7 +90,7 @@ export class ServerSessionCerts extends EventEmitter {
   private closed: Error | undefined
   private sessionRef: http2.ServerHttp2Session | undefined
   /** Frames exchanged, for diagnostics and the demo. */
-  readonly frameLog: { dir: 'in' | 'out'; type: number; bytes: number; at: number }[] = []
+  readonly frameLog: FrameLogEntry[] = []
 
   constructor(ea: ExportedAuthenticators, state: ServerState, interposer: FrameInterposer, requestTimeoutMs: number) {
     super()
@@ -181,8 +183,7 @@ export class ServerSessionCerts extends EventEmitter {
 
   /** @internal feed from the interposer */
   onFrame(type: number, streamId: number, payload: Uint8Array): void {
-    this.frameLog.push({ dir: 'in', type, bytes: payload.length, at: Date.now() })
-    publish('frame', { role: 'server', dir: 'in', type, streamId, bytes: payload.length })
+    logInbound(this.frameLog, 'server', type, streamId, payload.length)
     this.run(this.state.onFrame(type, streamId, payload))
   }
 
@@ -190,14 +191,7 @@ export class ServerSessionCerts extends EventEmitter {
     for (const a of actions) {
       switch (a.kind) {
         case 'send':
-          this.frameLog.push({ dir: 'out', type: a.frameType, bytes: a.payload.length, at: Date.now() })
-          publish('frame', { role: 'server', dir: 'out', type: a.frameType, streamId: 0, bytes: a.payload.length })
-          try {
-            this.interposer.sendExtensionFrame(a.frameType, 0, 0, a.payload)
-          } catch (e) {
-            publish('error', { role: 'server', error: e })
-            this.emit('sendError', e)
-          }
+          sendLogged(this, this.interposer, this.frameLog, 'server', a.frameType, a.payload)
           break
         case 'result': {
           const w = this.waiters.get(a.id)
