@@ -1,32 +1,48 @@
 /**
  * Route protection: a declarative requirement ("a device and a user, issued under CA X, subject
  * matching ...") checked against the identities of a connection. When not met it triggers the
- * authenticator requests, holds the response until the answers are validated or a timeout passes,
- * then continues or answers 403 with a problem-details body (RFC 9457) saying what was missing.
- * Concurrent requests on one connection share one outstanding exchange per need.
+ * authenticator requests (CLIENT -00 §4.1), holds the response until the answers are validated or
+ * a timeout passes, then continues or answers 403 with a problem-details body (RFC 9457) saying
+ * what was missing. Concurrent requests on one connection share one outstanding exchange per
+ * need.
  *
- * Policy rejections never become connection errors (SERVER -02 §6.2, CLIENT -00 §4.2.1).
+ * Policy rejections never become connection errors (SERVER -02 §6.2, CLIENT -00 §4.2.1): a
+ * certificate that validates as an exported authenticator but is not acceptable only fails the
+ * requirement.
  */
 import type http2 from 'node:http2'
-import { ensureSessionState } from './session-policy.js'
+import { decisionCache, ensureSessionState } from './session-policy.js'
+import type { DecisionCache } from './session-policy.js'
 import { sessionCerts } from './attach-server.js'
-import type { IdentityRequest } from './attach-server.js'
+import type { IdentityOutcome, IdentityRequest, ServerSessionCerts } from './attach-server.js'
 import type { Identity } from './identity.js'
 import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
 import { certificateAuthoritiesFromAnchors, ekuOidFilter } from '../policy/certificate-policy.js'
 import type { AnchorInput } from '../policy/chain.js'
 import type { Decision, Purpose } from '../policy/eku.js'
+import type { OidFilter } from '../wire/tls/extensions.js'
 
 /** One identity a route needs. */
 export interface IdentityNeed {
   /** Name of the need, used in requests, results and problem details (e.g. 'device'). */
   readonly label: string
-  /** EKU role asked for and checked by the policy. Default: the label when 'device' or 'user'. */
+  /** EKU role asked for and checked by the policy. Default: the label when 'device' or 'user', else 'any'. */
   readonly purpose?: Exclude<Purpose, 'server-peer'>
   /** The end-entity subject must match (Node's one-line-per-RDN subject text). */
   readonly subject?: RegExp
-  /** Some certificate of the validated path (issuers and anchor) must have a matching subject. */
+  /** Some certificate of the validated path above the leaf (issuers and anchor) must have a matching subject. */
   readonly issuer?: RegExp
+  /**
+   * CAs to name in this need's certificate_authorities (RFC 8446 §4.2.4), e.g. the device CA for
+   * the device need. Overrides the requirement's `requestAnchors`.
+   */
+  readonly requestAnchors?: readonly AnchorInput[]
+  /**
+   * oid_filters to send (RFC 8446 §4.2.5). Default: the EKU of the purpose (`ekuOidFilter`), none
+   * for 'any'. An empty list sends none (e.g. under the `rfc5280` preset, where a device must
+   * carry clientAuth and a serverAuth filter would steer the client wrong).
+   */
+  readonly oidFilters?: readonly OidFilter[]
 }
 
 /** What a route requires of the connection. */
@@ -50,25 +66,41 @@ export interface MetNeed {
 /** A need that was not met and why. */
 export interface MissingNeed {
   readonly label: string
-  /** 'not-presented' | 'declined' | 'timeout' | 'closed' | a policy reason (chain or EKU). */
+  /**
+   * 'not-presented' | 'declined' | 'timeout' | 'closed' | 'not-supported' | 'protocol-error' |
+   * 'policy-error' | 'subject-mismatch' | 'issuer-mismatch' | a policy reason (a ChainFailure
+   * such as 'no-path', or an EKU failure such as 'eku-purpose').
+   */
   readonly reason: string
+  /** Short lower-case text, safe for a problem-details body. */
   readonly detail: string
+  /** Subject of the certificate that was presented for this need and not accepted, if any. */
+  readonly subject?: string
+  /** Row of the EKU decision table that rejected it, if the EKU table did. */
+  readonly row?: number
 }
 
+/** Whether the requirement is met, with what was met and (if not) what is missing. */
 export type RequirementResult =
   | { readonly ok: true; readonly met: readonly MetNeed[] }
   | { readonly ok: false; readonly met: readonly MetNeed[]; readonly missing: readonly MissingNeed[] }
+
+type Evaluation =
+  | { readonly ok: true; readonly decision: Extract<Decision, { accept: true }> }
+  | { readonly ok: false; readonly reason: string; readonly detail: string; readonly row?: number }
 
 function purposeOf(n: IdentityNeed): Exclude<Purpose, 'server-peer'> {
   return n.purpose ?? (n.label === 'device' || n.label === 'user' ? n.label : 'any')
 }
 
-async function evaluate(
-  identity: Identity,
-  need: IdentityNeed,
-  policy: CertificatePolicyFn,
-  cache: WeakMap<Identity, Map<string, Promise<Decision>>>,
-): Promise<{ ok: true; decision: Extract<Decision, { accept: true }> } | { ok: false; reason: string; detail: string }> {
+function oneLine(subject: string): string {
+  return subject.replace(/\n/g, ', ')
+}
+
+/** Decisions made up for a policy function that threw. */
+const thrown = new WeakSet<Decision>()
+
+async function evaluate(identity: Identity, need: IdentityNeed, policy: CertificatePolicyFn, cache: DecisionCache): Promise<Evaluation> {
   const purpose = purposeOf(need)
   let perIdentity = cache.get(identity)
   if (!perIdentity) {
@@ -77,23 +109,114 @@ async function evaluate(
   }
   let p = perIdentity.get(purpose)
   if (!p) {
-    p = policy({ chain: identity.chain, entries: identity.entries }, purpose)
+    // A throwing policy (an application callback) is a rejection, never a crash of the route.
+    p = Promise.resolve()
+      .then(() => policy({ chain: identity.chain, entries: identity.entries }, purpose))
+      .catch((e: unknown): Decision => {
+        const d: Decision = { accept: false, reason: 'custom-rejected', detail: `policy failed: ${e instanceof Error ? e.message : 'error'}`, purpose }
+        thrown.add(d)
+        return d
+      })
     perIdentity.set(purpose, p)
   }
   const d = await p
-  if (!d.accept) return { ok: false, reason: d.reason, detail: d.detail }
+  if (!d.accept) {
+    return { ok: false, reason: thrown.has(d) ? 'policy-error' : d.reason, detail: d.detail, ...(d.row !== undefined ? { row: d.row } : {}) }
+  }
   if (need.subject && !need.subject.test(identity.subject)) {
     return { ok: false, reason: 'subject-mismatch', detail: `subject does not match ${String(need.subject)}` }
   }
-  if (need.issuer && !d.path.slice(1).some((c) => need.issuer!.test(c.subject))) {
-    return { ok: false, reason: 'issuer-mismatch', detail: `no issuer matches ${String(need.issuer)}` }
+  const issuer = need.issuer
+  if (issuer && !d.path.slice(1).some((c) => issuer.test(c.subject))) {
+    return { ok: false, reason: 'issuer-mismatch', detail: `no issuer matches ${String(issuer)}` }
   }
   return { ok: true, decision: d }
 }
 
+const caNameCache = new WeakMap<readonly AnchorInput[], Uint8Array[]>()
+
+function caNamesOf(anchors: readonly AnchorInput[] | undefined): Uint8Array[] | undefined {
+  if (!anchors || anchors.length === 0) return undefined
+  let names = caNameCache.get(anchors)
+  if (!names) {
+    names = certificateAuthoritiesFromAnchors(anchors)
+    caNameCache.set(anchors, names)
+  }
+  return names
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+/** The request for a need, and the key under which concurrent askers share it. */
+function requestFor(need: IdentityNeed, requirement: IdentityRequirement): { key: string; request: IdentityRequest } {
+  const purpose = purposeOf(need)
+  const caNames = caNamesOf(need.requestAnchors ?? requirement.requestAnchors)
+  const oidFilters = need.oidFilters ?? (purpose !== 'any' ? [ekuOidFilter(purpose)] : [])
+  const request: IdentityRequest = {
+    label: need.label,
+    ...(oidFilters.length > 0 ? { oidFilters } : {}),
+    ...(caNames && caNames.length > 0 ? { certificateAuthorities: caNames } : {}),
+  }
+  const key = [
+    need.label,
+    purpose,
+    (caNames ?? []).map(hex).join('.'),
+    oidFilters.map((f) => `${hex(f.oid)}=${hex(f.values)}`).join('.'),
+  ].join('|')
+  return { key, request }
+}
+
+function failureOf(e: unknown): Pick<MissingNeed, 'reason' | 'detail'> {
+  const code = (e as { code?: unknown } | undefined)?.code
+  const reason = code === 'ERR_SC_TIMEOUT' ? 'timeout' : code === 'ERR_SC_CLOSED' ? 'closed' : 'protocol-error'
+  const detail =
+    reason === 'timeout'
+      ? 'the client did not answer in time'
+      : reason === 'closed'
+        ? 'the connection closed before the client answered'
+        : 'the client broke the protocol'
+  return { reason, detail }
+}
+
+/** Starts (or joins) the exchanges for `needs`: one AUTHENTICATOR_REQUESTS round for all new ones. */
+function askFor(
+  ctl: ServerSessionCerts,
+  inFlight: Map<string, Promise<IdentityOutcome>>,
+  needs: readonly IdentityNeed[],
+  requirement: IdentityRequirement,
+): Promise<IdentityOutcome>[] {
+  const shaped = needs.map((n) => requestFor(n, requirement))
+  const fresh: { key: string; request: IdentityRequest }[] = []
+  for (const s of shaped) if (!inFlight.has(s.key) && !fresh.some((f) => f.key === s.key)) fresh.push(s)
+  if (fresh.length > 0) {
+    const exchange = ctl.requestIdentities(
+      fresh.map((f) => f.request),
+      { timeoutMs: requirement.timeoutMs ?? 10000 },
+    )
+    fresh.forEach((f, i) => {
+      const p = exchange.then((outcomes) => outcomes[i]!)
+      inFlight.set(f.key, p)
+      // Forget the exchange once settled, whatever the outcome; later callers look at identities.
+      p.then(
+        () => inFlight.delete(f.key),
+        () => inFlight.delete(f.key),
+      )
+    })
+  }
+  return shaped.map((s) => inFlight.get(s.key)!)
+}
+
 /**
  * Checks the requirement against the connection of `target`, asking the client for what is
- * missing (once per need, shared by concurrent callers). Never throws for peer behaviour.
+ * missing (once per need, shared by concurrent callers on the same connection). Never throws for
+ * peer behaviour: declines, timeouts, closed connections and policy rejections are results.
+ *
+ * @param target - the compat request, the stream, or the session.
+ * @param requirement - needs, policy, CA names to send, timeout.
+ * @returns `{ ok: true, met }`, or `{ ok: false, met, missing }` with a reason per missing need.
+ * @throws UsageError (`ERR_SC_USAGE`) when `requestAnchors` cannot be parsed (configuration).
  */
 export async function ensureIdentities(
   target: http2.Http2ServerRequest | http2.ServerHttp2Stream | http2.Http2Session,
@@ -101,19 +224,33 @@ export async function ensureIdentities(
 ): Promise<RequirementResult> {
   const ctl = sessionCerts(target)
   const state = ensureSessionState(ctl)
-  const met: MetNeed[] = []
-  const failures = new Map<string, MissingNeed>()
+  const cache = decisionCache(state, requirement.policy)
 
+  // Meets a need from the identities already on the connection. When none fits, the failure
+  // reported is that of the newest identity that answered a request of the same label (the one
+  // presented for this need), else of the newest identity at all.
   const tryMeet = async (need: IdentityNeed): Promise<MetNeed | MissingNeed> => {
-    let last: MissingNeed | undefined
+    let best: MissingNeed | undefined
+    let bestLabelled = false
     for (const identity of ctl?.identities ?? []) {
-      const r = await evaluate(identity, need, requirement.policy, state.decisions)
+      const r = await evaluate(identity, need, requirement.policy, cache)
       if (r.ok) return { label: need.label, identity, decision: r.decision }
-      last = { label: need.label, reason: r.reason, detail: r.detail }
+      const labelled = identity.label === need.label
+      if (labelled || !bestLabelled) {
+        best = {
+          label: need.label,
+          reason: r.reason,
+          detail: r.detail,
+          subject: oneLine(identity.subject),
+          ...(r.row !== undefined ? { row: r.row } : {}),
+        }
+        bestLabelled = labelled
+      }
     }
-    return last ?? { label: need.label, reason: 'not-presented', detail: 'no identity presented' }
+    return best ?? { label: need.label, reason: 'not-presented', detail: 'no identity presented' }
   }
 
+  const met: MetNeed[] = []
   const first = await Promise.all(requirement.needs.map(tryMeet))
   const missingNeeds: IdentityNeed[] = []
   first.forEach((r, i) => {
@@ -121,104 +258,115 @@ export async function ensureIdentities(
     else missingNeeds.push(requirement.needs[i]!)
   })
   if (missingNeeds.length === 0) return { ok: true, met }
-  if (!ctl) {
-    return {
-      ok: false,
-      met,
-      missing: missingNeeds.map((n) => ({ label: n.label, reason: 'not-supported', detail: 'client does not speak secondary certificates' })),
-    }
+
+  const negotiation = ctl?.state.negotiation
+  if (!ctl || (negotiation?.hasPeerSettings === true && !ctl.isClientCertAuthActive)) {
+    const missing = missingNeeds.map((n) => ({
+      label: n.label,
+      reason: 'not-supported',
+      detail: 'the client does not accept certificate requests on this connection',
+    }))
+    return { ok: false, met, missing }
   }
 
-  // One exchange per need label per connection: join an in-flight one, or start a new one for
-  // every need nobody is asking for yet.
-  const toAsk = missingNeeds.filter((n) => !state.inFlight.has(n.label))
-  if (toAsk.length > 0) {
-    const caNames = requirement.requestAnchors ? certificateAuthoritiesFromAnchors(requirement.requestAnchors) : undefined
-    const requests: IdentityRequest[] = toAsk.map((n) => {
-      const purpose = purposeOf(n)
-      return {
-        label: n.label,
-        ...(purpose !== 'any' ? { oidFilters: [ekuOidFilter(purpose)] } : {}),
-        ...(caNames && caNames.length > 0 ? { certificateAuthorities: caNames } : {}),
+  const pending = askFor(ctl, state.inFlight, missingNeeds, requirement)
+  const failures = new Map<string, Pick<MissingNeed, 'reason' | 'detail'>>()
+  await Promise.all(
+    pending.map(async (p, i) => {
+      const label = missingNeeds[i]!.label
+      try {
+        const o = await p
+        if (o.kind === 'declined') failures.set(label, { reason: 'declined', detail: 'the client declined the request' })
+      } catch (e) {
+        failures.set(label, failureOf(e))
       }
-    })
-    const exchange = ctl.requestIdentities(requests, { timeoutMs: requirement.timeoutMs ?? 10000 })
-    toAsk.forEach((n, i) => {
-      const p = exchange.then(
-        (outcomes) => outcomes[i]!,
-        (e: unknown) => {
-          throw e
-        },
-      )
-      p.catch(() => {})
-      state.inFlight.set(n.label, p)
-      void p.finally(() => state.inFlight.delete(n.label)).catch(() => {})
-    })
-  }
-  for (const n of missingNeeds) {
-    const p = state.inFlight.get(n.label)
-    if (!p) continue
-    try {
-      const o = await p
-      if (o.kind === 'declined') failures.set(n.label, { label: n.label, reason: 'declined', detail: 'the client declined the request' })
-    } catch (e) {
-      const code = (e as { code?: string }).code
-      failures.set(n.label, {
-        label: n.label,
-        reason: code === 'ERR_SC_TIMEOUT' ? 'timeout' : code === 'ERR_SC_CLOSED' ? 'closed' : 'protocol-error',
-        detail: (e as Error).message,
-      })
-    }
-  }
+    }),
+  )
   const missing: MissingNeed[] = []
   for (const n of missingNeeds) {
     const r = await tryMeet(n)
     if ('identity' in r) met.push(r)
-    else missing.push(failures.get(n.label) ?? r)
+    else {
+      const f = failures.get(n.label)
+      missing.push(f ? { label: n.label, ...f } : r)
+    }
   }
   return missing.length === 0 ? { ok: true, met } : { ok: false, met, missing }
 }
 
-/** The RFC 9457 problem-details body of a 403. */
+/**
+ * The RFC 9457 problem-details body of a 403: `type`, `title`, `status`, `detail` naming every
+ * missing need and its reason, plus the extension members `missing` (label, reason, detail,
+ * subject and table row when known) and `presented` (the needs that were met, with roles).
+ */
 export function problemDetails(result: Extract<RequirementResult, { ok: false }>): Record<string, unknown> {
   return {
     type: 'about:blank',
     title: 'Forbidden',
     status: 403,
-    detail: `missing identity: ${result.missing.map((m) => `${m.label} (${m.reason})`).join(', ')}`,
+    detail: `missing identity: ${result.missing.map((m) => `${m.label} (${m.reason}: ${m.detail})`).join('; ')}`,
     missing: result.missing,
-    presented: result.met.map((m) => ({ label: m.label, subject: m.identity.subject.replace(/\n/g, ', '), roles: [...m.decision.roles] })),
+    presented: result.met.map((m) => ({
+      label: m.label,
+      subject: oneLine(m.identity.subject),
+      roles: [...m.decision.roles],
+      rows: [...m.decision.rows],
+    })),
+  }
+}
+
+function internalError(e: unknown): Record<string, unknown> {
+  const code = (e as { code?: unknown } | undefined)?.code
+  return {
+    type: 'about:blank',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'route protection failed',
+    ...(typeof code === 'string' ? { code } : {}),
   }
 }
 
 /**
- * Compat-API guard: resolves true when the requirement is met (handler continues), otherwise
- * answers 403 with problem details and resolves false.
+ * Compat-API guard: resolves true when the requirement is met (the handler continues), otherwise
+ * answers 403 `application/problem+json` and resolves false. A misconfigured requirement answers
+ * 500. Never rejects.
  */
 export function requireIdentities(
   requirement: IdentityRequirement,
 ): (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => Promise<boolean> {
   return async (req, res) => {
-    const r = await ensureIdentities(req, requirement)
-    if (r.ok) return true
+    let body: Record<string, unknown>
+    try {
+      const r = await ensureIdentities(req, requirement)
+      if (r.ok) return true
+      body = problemDetails(r)
+    } catch (e) {
+      body = internalError(e)
+    }
     if (!res.headersSent && !res.stream.destroyed) {
-      res.writeHead(403, { 'content-type': 'application/problem+json' })
-      res.end(JSON.stringify(problemDetails(r)) + '\n')
+      res.writeHead(body['status'] as number, { 'content-type': 'application/problem+json' })
+      res.end(JSON.stringify(body) + '\n')
     }
     return false
   }
 }
 
-/** Stream-API guard: like `requireIdentities` for `server.on('stream')` handlers. */
+/** Stream-API guard: like `requireIdentities` for `server.on('stream')` handlers. Never rejects. */
 export function requireIdentitiesOnStream(
   requirement: IdentityRequirement,
 ): (stream: http2.ServerHttp2Stream) => Promise<boolean> {
   return async (stream) => {
-    const r = await ensureIdentities(stream, requirement)
-    if (r.ok) return true
+    let body: Record<string, unknown>
+    try {
+      const r = await ensureIdentities(stream, requirement)
+      if (r.ok) return true
+      body = problemDetails(r)
+    } catch (e) {
+      body = internalError(e)
+    }
     if (!stream.destroyed && !stream.headersSent) {
-      stream.respond({ ':status': 403, 'content-type': 'application/problem+json' })
-      stream.end(JSON.stringify(problemDetails(r)) + '\n')
+      stream.respond({ ':status': body['status'] as number, 'content-type': 'application/problem+json' })
+      stream.end(JSON.stringify(body) + '\n')
     }
     return false
   }
