@@ -82,6 +82,7 @@ async function main(): Promise<number> {
   const before = await server.stats()
   gc()
   const clientHeapBefore = process.memoryUsage().heapUsed
+  const clientCpuBefore = process.cpuUsage()
 
   const groups: Record<string, GroupStats> = {
     auth: newGroupStats(),
@@ -105,6 +106,10 @@ async function main(): Promise<number> {
   await Promise.all(slots)
   clearInterval(ticker)
   const elapsed = (performance.now() - t0) / 1000
+  const cpuEnd = await server.stats()
+  const clientCpu = process.cpuUsage(clientCpuBefore)
+  const serverCpuSeconds = (cpuEnd.cpu.user + cpuEnd.cpu.system - before.cpu.user - before.cpu.system) / 1e6
+  const clientCpuSeconds = (clientCpu.user + clientCpu.system) / 1e6
   const loadSeconds = Math.min(elapsed, a.seconds)
 
   // Every session must close; then the heaps after GC.
@@ -138,6 +143,7 @@ async function main(): Promise<number> {
   console.log(`Bare P-256 in this run (one core, cached key): verify ${fmt(verify)}/s (before ${fmt(ratesBefore.verifyPerSecond)}, after ${fmt(ratesAfter.verifyPerSecond)}), sign ${fmt(signRate)}/s (before ${fmt(ratesBefore.signPerSecond)}, after ${fmt(ratesAfter.signPerSecond)})`)
   const bound = 1 / (1 / verify + 1 / signRate)
   console.log(`Each authentication = 1 verify (server) + 1 sign (client): signature-only bound on one core ${fmt(bound)}/s; measured ${fmt((authPerSecond / bound) * 100, 1)}% of it (the rest: TLS handshakes, HTTP/2, HMACs, request building, the fault groups)`)
+  console.log(`CPU during the load: server process ${serverCpuSeconds.toFixed(1)} s (${fmt((serverCpuSeconds / elapsed) * 100)}% of one core), load driver ${clientCpuSeconds.toFixed(1)} s (${fmt((clientCpuSeconds / elapsed) * 100)}%); identities per server CPU-second ${fmt(auth.identities / serverCpuSeconds)} (all groups' work included) vs ${fmt(verify)} bare verifies per CPU-second`)
   const growth = (after.heapUsed - before.heapUsed) / MB
   console.log(`\nServer heap after GC: before ${fmt(before.heapUsed / MB, 1)} MB, after ${fmt(after.heapUsed / MB, 1)} MB, growth ${fmt(growth, 2)} MB (threshold ${a.heapThresholdMb} MB; GC ${before.gc ? 'forced' : 'NOT available'})`)
   console.log(`Load-client heap after GC: before ${fmt(clientHeapBefore / MB, 1)} MB, after ${fmt(clientHeapAfter / MB, 1)} MB`)
@@ -163,7 +169,7 @@ async function main(): Promise<number> {
     writeFileSync(
       a.json,
       JSON.stringify(
-        { args: a, elapsed, groups: Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, { ...g, latencies: undefined }])), authPerSecond, ratesBefore, ratesAfter, heap: { before: before.heapUsed, after: after.heapUsed, clientBefore: clientHeapBefore, clientAfter: clientHeapAfter }, counters: c, problems },
+        { args: a, elapsed, groups: Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, { ...g, latencies: undefined }])), authPerSecond, serverCpuSeconds, clientCpuSeconds, ratesBefore, ratesAfter, heap: { before: before.heapUsed, after: after.heapUsed, clientBefore: clientHeapBefore, clientAfter: clientHeapAfter }, counters: c, problems },
         null,
         2,
       ) + '\n',

@@ -24,7 +24,7 @@ process.on('message', (m: { type: string } & Partial<LoadServerOptions>) => {
       gc()
       gc()
     }
-    process.send?.({ type: 'stats', counters, heapUsed: process.memoryUsage().heapUsed, gc: !!gc })
+    process.send?.({ type: 'stats', counters, heapUsed: process.memoryUsage().heapUsed, gc: !!gc, cpu: process.cpuUsage() })
   }
 })
 process.on('disconnect', () => process.exit(0))

@@ -57,14 +57,15 @@ export interface LiveResult {
 interface ServerHandle {
   readonly child: ChildProcess
   readonly port: number
-  stats(): Promise<{ counters: Record<string, unknown> & { openSessions: number }; heapUsed: number; gc: boolean }>
+  stats(): Promise<{ counters: Record<string, unknown> & { openSessions: number }; heapUsed: number; gc: boolean; cpu: { user: number; system: number } }>
   stop(): Promise<void>
 }
 
 /** Forks interop/fuzz/live-server.ts and starts it with `pki`'s server credential. */
 export async function startServerProcess(pki: TestPki, extra: { maxSessionMemory?: number; requestTimeoutMs?: number } = {}): Promise<ServerHandle> {
   const child = fork(fileURLToPath(new URL('./live-server.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // H2SC_SERVER_CPU_PROF=dir writes a V8 CPU profile of the server process there on exit.
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.H2SC_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.H2SC_SERVER_CPU_PROF}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const port = await new Promise<number>((resolve, reject) => {

@@ -44,6 +44,8 @@ export function newCounters(): LoadServerCounters {
 export function createLoadServer(o: LoadServerOptions): { server: http2.Http2SecureServer; counters: LoadServerCounters } {
   const counters = newCounters()
   const defaultTimeout = o.requestTimeoutMs ?? 3000
+  // Built once: purposeRequest parses the CA certificate for certificate_authorities.
+  const purpose = new Map(['user', 'device'].map((l) => [l, purposeRequest(l, o.caPem)]))
   const server = createSecureServer(
     {
       key: o.keyPem,
@@ -68,7 +70,7 @@ export function createLoadServer(o: LoadServerOptions): { server: http2.Http2Sec
       const ask = (labels: string[]): void => {
         if (!ctl) return reply(403, 'no-extension')
         ctl
-          .requestIdentities(labels.map((l) => purposeRequest(l, o.caPem)), {
+          .requestIdentities(labels.map((l) => purpose.get(l)!), {
             timeoutMs: Number(url.searchParams.get('timeout') ?? defaultTimeout),
           })
           .then(
