@@ -9,7 +9,8 @@ import * as x509 from '@peculiar/x509'
 import { KeyObject, webcrypto } from 'node:crypto'
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+type CryptoKeyPair = webcrypto.CryptoKeyPair
+type CryptoKey = webcrypto.CryptoKey
 
 /** One attribute value with its string type (`utf8String`, `printableString`, `ia5String`…). */
 export type Rdn = Record<string, ({ utf8String: string } | { printableString: string } | { ia5String: string })[]>
@@ -54,7 +55,7 @@ export async function makeCert(options: CertOptions = {}): Promise<MadeCert> {
     name: new x509.Name(subject as x509.JsonNameParams),
     notBefore: new Date('2026-01-01T00:00:00Z'),
     notAfter: new Date('2027-01-01T00:00:00Z'),
-    keys,
+    keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
     signingAlgorithm: alg,
     extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names, false)] : [],
   })
