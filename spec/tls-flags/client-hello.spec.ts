@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import fc from 'fast-check'
 import {
   decodeClientHello,
   parseClientHello,
@@ -167,5 +168,32 @@ describe('tls-flags/client-hello', () => {
       expectDecodeError(() => decodeClientHello(m.subarray(0, n)))
     }
     expect(decodeClientHello(m).serverName).to.equal('a.ex')
+  })
+})
+
+describe('tls-flags/client-hello (properties)', () => {
+  it('parseClientHello only returns need-more/complete or throws DecodeError, for mutated and random input', () => {
+    const base = nodeHelloRecord()
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }).map((b) => cat(hex('16 0301'), b)),
+          fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(base.length)).map(([i, v, cut]) => {
+            const m = Uint8Array.from(base)
+            m[i] = v
+            return m.subarray(0, Math.max(cut, i + 1))
+          }),
+        ),
+        (b) => {
+          try {
+            const p = parseClientHello(b, { maxBytes: 4096 })
+            expect(['need-more', 'complete']).to.include(p.kind)
+          } catch (e) {
+            expect((e as { code?: unknown }).code).to.equal('ERR_SC_DECODE')
+          }
+        },
+      ),
+      { seed: 0x3e, numRuns: 1000 },
+    )
   })
 })

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import fc from 'fast-check'
 import {
   decodeTlsFlags,
   encodeTlsFlags,
@@ -95,5 +96,32 @@ describe('tls-flags/tls-flags', () => {
     expectUsageError(() => encodeTlsFlags([-1]))
     expectUsageError(() => encodeTlsFlags([1.5]))
     expectUsageError(() => encodeTlsFlags([MAX_TLS_FLAG + 1]))
+  })
+})
+
+describe('tls-flags/tls-flags (properties)', () => {
+  it('decode(encode(flags)) is the set of flags, and the encoding is minimal', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: MAX_TLS_FLAG }), { minLength: 1, maxLength: 40 }), (flags) => {
+        const data = encodeTlsFlags(flags)
+        expect([...decodeTlsFlags(data)].sort((a, b) => a - b)).to.deep.equal([...flags].sort((a, b) => a - b))
+        expect(data[data.length - 1]).to.not.equal(0)
+        expect(data[0]).to.equal(data.length - 1)
+      }),
+      { seed: 0x3e, numRuns: 300 },
+    )
+  })
+
+  it('decodeTlsFlags throws only DecodeError on arbitrary bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (b) => {
+        try {
+          decodeTlsFlags(b)
+        } catch (e) {
+          expect((e as { code?: unknown }).code).to.equal('ERR_SC_DECODE')
+        }
+      }),
+      { seed: 0x3e, numRuns: 500 },
+    )
   })
 })
