@@ -196,7 +196,7 @@ function pad(s: string | number, n: number, left = false): string {
 function printOffline(r: OfflineResult, a: Args): void {
   console.log(`\nOffline: ${r.inputs.toLocaleString('en')} inputs in ${(r.elapsedMs / 1000).toFixed(1)} s = ${((r.inputs / r.elapsedMs) * 1000).toFixed(0)} inputs/s (${a.workers} worker${a.workers > 1 ? 's' : ''})${r.timedOut ? `, stopped by the time limit before --count ${a.count}` : ''}`)
   console.log(`${pad('target', 30, true)}${pad('inputs', 10)}${pad('typed/rejected', 16)}${pad('accepted', 10)}${pad('findings', 10)}${pad('max ms', 9)}`)
-  const total: TargetStats = { inputs: 0, rejected: 0, accepted: 0, findings: 0, maxMs: 0 }
+  const total: TargetStats = { inputs: 0, rejected: 0, accepted: 0, findings: 0, maxMs: 0, retimed: 0 }
   for (const [name, s] of Object.entries(r.stats)) {
     console.log(`${pad(name, 30, true)}${pad(s.inputs, 10)}${pad(s.rejected, 16)}${pad(s.accepted, 10)}${pad(s.findings, 10)}${pad(s.maxMs.toFixed(1), 9)}`)
     total.inputs += s.inputs
@@ -204,8 +204,10 @@ function printOffline(r: OfflineResult, a: Args): void {
     total.accepted += s.accepted
     total.findings += s.findings
     total.maxMs = Math.max(total.maxMs, s.maxMs)
+    total.retimed += s.retimed
   }
   const hangs = r.findings.filter((f) => f.kind === 'hang').length
+  if (total.retimed > 0) console.log(`(${total.retimed} input(s) went over --slow-ms ${a.slowMs} once but ran fast when timed again: machine noise, not findings)`)
   console.log(`${pad('TOTAL', 30, true)}${pad(total.inputs, 10)}${pad(total.rejected, 16)}${pad(total.accepted, 10)}${pad(total.findings + hangs, 10)}${pad(total.maxMs.toFixed(1), 9)}`)
 }
 

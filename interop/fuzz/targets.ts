@@ -143,6 +143,32 @@ export function buildTargets(corpus: Corpus): Target[] {
     },
   })
 
+  // RFC 9261 §7.2 get context, on requests and authenticators alike.
+  const getContextEa = new ExportedAuthenticators({ role: 'client', exporter: corpus.pairs[0]!.exporter, hash: corpus.pairs[0]!.hash })
+  targets.push({
+    name: 'getContext',
+    seeds: [...corpus.requests, ...corpus.authenticators],
+    allowedCodes: DECODE,
+    run(input) {
+      const c = getContextEa.getContext(input)
+      check(c === null || (c instanceof Uint8Array && c.length <= 255), 'context of an impossible length')
+      return 'accepted'
+    },
+  })
+
+  // A client receiving a server's request (type 13 only, fresh context required; RFC 9261 §4).
+  const receiveEa = new ExportedAuthenticators({ role: 'client', exporter: corpus.pairs[0]!.exporter, hash: corpus.pairs[0]!.hash })
+  targets.push({
+    name: 'receiveRequest',
+    seeds: corpus.requests,
+    allowedCodes: new Set(['ERR_SC_DECODE', 'ERR_SC_AUTHENTICATOR_INVALID']),
+    run(input) {
+      const r = receiveEa.receiveRequest(input)
+      check(r.type === 13, `a client accepted a type ${r.type} request`)
+      return 'accepted'
+    },
+  })
+
   const streams = [...corpus.clientStreams, ...corpus.serverStreams]
   const prefaced = streams.map((_, i) => i < corpus.clientStreams.length)
   targets.push({

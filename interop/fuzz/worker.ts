@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     Atomics.store(head, 1, n)
     Atomics.store(head, 2, targets.indexOf(g.target))
     Atomics.store(head, 0, i)
-    const f = runOne(g, w.seed, i, stats[g.target.name]!, w.slowMs)
+    const f = runOne(g, w.seed, i, stats[g.target.name]!, w.slowMs, () => generate(targets, w.seed, i))
     inputs++
     if (f) port.postMessage({ type: 'finding', finding: f } satisfies WorkerMessage)
   }

@@ -80,7 +80,7 @@ describe('property/fuzz-slice', function () {
     expect(r.findings[0]!.message).to.match(/TypeError/)
   })
 
-  it('reports a broken invariant and a slow input as findings, and counts typed errors as rejected', () => {
+  it('reports a broken invariant, times a once-slow input again before reporting it, and counts typed errors as rejected', () => {
     let n = 0
     const mixed: Target = {
       name: 'mixed',
@@ -98,7 +98,24 @@ describe('property/fuzz-slice', function () {
       },
     }
     const r = runFuzz({ targets: [mixed], seed: 1, count: 3, slowMs: 20 })
-    expect(r.findings.map((f) => f.kind)).to.deep.equal(['oracle', 'slow'])
+    // The slow input is timed again (n = 3, 4: typed errors, fast) and so not confirmed.
+    expect(r.findings.map((f) => f.kind)).to.deep.equal(['oracle'])
+    expect(r.stats.mixed!.retimed).to.equal(1)
     expect(r.stats.mixed!.rejected).to.equal(1)
+  })
+
+  it('reports an input that is slow every time it runs', () => {
+    const slow: Target = {
+      name: 'slow',
+      seeds: corpus.requests,
+      allowedCodes: new Set(),
+      run() {
+        const until = Date.now() + 25
+        while (Date.now() < until);
+        return 'accepted'
+      },
+    }
+    const r = runFuzz({ targets: [slow], seed: 1, count: 1, slowMs: 20 })
+    expect(r.findings.map((f) => f.kind)).to.deep.equal(['slow'])
   })
 })
