@@ -68,3 +68,20 @@ export {
   problemDetails,
 } from './binding/require-identities.js'
 export type { IdentityNeed, IdentityRequirement, RequirementResult, MetNeed, MissingNeed } from './binding/require-identities.js'
+
+// OAuth 2.0 mutual-TLS (RFC 8705) with secondary certificates.
+export { x5tS256, decodeX5tS256, checkCertificateBinding } from './oauth/certificate-binding.js'
+export type { BindingResult, BindingFailure, ConnectionCertificates, CertificateSource } from './oauth/certificate-binding.js'
+export { verifyAccessToken, authorizeRequest, AccessTokenRejectedError } from './oauth/access-token.js'
+export type { AuthorizeResult, AuthorizeRequestOptions, VerifyAccessTokenOptions, AccessTokenClaims } from './oauth/access-token.js'
+export { matchTlsClientAuth, matchSelfSignedTlsClientAuth, authenticateMtlsClient } from './oauth/client-auth.js'
+export type { MtlsClientMetadata, ClientAuthResult, ClientAuthFailure } from './oauth/client-auth.js'
+export { distinguishedNameMatches, parseDistinguishedName } from './oauth/distinguished-name.js'
+
+// Request-mTLS TLS flag (server side).
+export { decodeTlsFlags, encodeTlsFlags, hasFlag, TLS_FLAGS_EXTENSION_TYPE } from './tls-flags/tls-flags.js'
+export { parseClientHello, decodeClientHello } from './tls-flags/client-hello.js'
+export type { ClientHello, ClientHelloParse } from './tls-flags/client-hello.js'
+export { requestMtlsSignal, hasRequestMtlsFlag, decideClientCertificateRequest, REQUEST_MTLS_FLAG_EXPERIMENTAL } from './tls-flags/request-mtls.js'
+export { peekClientHello, attachRequestMtls, requestMtlsInfo } from './binding/client-hello-peek.js'
+export type { RequestMtlsServerOptions, RequestMtlsFront, RequestMtlsConnectionInfo } from './binding/client-hello-peek.js'
