@@ -226,38 +226,62 @@ export async function ensureIdentities(
   const state = ensureSessionState(ctl)
   const cache = decisionCache(state, requirement.policy)
 
-  // Meets a need from the identities already on the connection. When none fits, the failure
-  // reported is that of the newest identity that answered a request of the same label (the one
-  // presented for this need), else of the newest identity at all.
-  const tryMeet = async (need: IdentityNeed): Promise<MetNeed | MissingNeed> => {
+  // Meets a need from the identities already on the connection, each certificate serving at most
+  // one need of the requirement ("a device and a user" takes two certificates even where one
+  // would pass both checks). Candidates that answered a request of the need's label come first,
+  // newest first; with `labelledOnly`, only those. When none fits, the failure reported is that of
+  // the first candidate (the one presented for this need when there is one).
+  const tryMeet = async (need: IdentityNeed, used: ReadonlySet<string>, labelledOnly: boolean): Promise<MetNeed | MissingNeed> => {
+    const all = ctl?.identities ?? []
+    const free = all.filter((i) => !used.has(i.sha256))
+    const labelled = free.filter((i) => i.label === need.label).reverse()
+    const others = labelledOnly ? [] : free.filter((i) => i.label !== need.label).reverse()
     let best: MissingNeed | undefined
-    let bestLabelled = false
-    for (const identity of ctl?.identities ?? []) {
+    for (const identity of [...labelled, ...others]) {
       const r = await evaluate(identity, need, requirement.policy, cache)
       if (r.ok) return { label: need.label, identity, decision: r.decision }
-      const labelled = identity.label === need.label
-      if (labelled || !bestLabelled) {
-        best = {
-          label: need.label,
-          reason: r.reason,
-          detail: r.detail,
-          subject: oneLine(identity.subject),
-          ...(r.row !== undefined ? { row: r.row } : {}),
-        }
-        bestLabelled = labelled
+      best ??= {
+        label: need.label,
+        reason: r.reason,
+        detail: r.detail,
+        subject: oneLine(identity.subject),
+        ...(r.row !== undefined ? { row: r.row } : {}),
       }
     }
-    return best ?? { label: need.label, reason: 'not-presented', detail: 'no identity presented' }
+    if (best) return best
+    return all.length > free.length && free.length === 0
+      ? { label: need.label, reason: 'not-presented', detail: 'no other certificate presented (one certificate serves one need)' }
+      : { label: need.label, reason: 'not-presented', detail: 'no identity presented' }
   }
+  // Two rounds: identities presented for a need's label first, then any certificate still free.
+  const meetAll = async (needs: readonly IdentityNeed[], used: Set<string>): Promise<(MetNeed | MissingNeed)[]> => {
+    const out: (MetNeed | MissingNeed | undefined)[] = needs.map(() => undefined)
+    for (const labelledOnly of [true, false]) {
+      for (let i = 0; i < needs.length; i++) {
+        const prev = out[i]
+        if (prev && 'identity' in prev) continue
+        const r = await tryMeet(needs[i]!, used, labelledOnly)
+        if ('identity' in r) used.add(r.identity.sha256)
+        if (!labelledOnly || 'identity' in r || !prev) out[i] = r
+        else out[i] = r.reason === 'not-presented' && prev.reason !== 'not-presented' ? prev : r
+      }
+    }
+    return out.map((r) => r!)
+  }
+  // Met needs by position in `requirement.needs`, so results keep the requirement's order.
+  const slots: (MetNeed | undefined)[] = requirement.needs.map(() => undefined)
+  const metList = (): MetNeed[] => slots.filter((m): m is MetNeed => m !== undefined)
 
-  const met: MetNeed[] = []
-  const first = await Promise.all(requirement.needs.map(tryMeet))
-  const missingNeeds: IdentityNeed[] = []
+  const used = new Set<string>()
+  const missingAt: number[] = []
+  const first = await meetAll(requirement.needs, used)
   first.forEach((r, i) => {
-    if ('identity' in r) met.push(r)
-    else missingNeeds.push(requirement.needs[i]!)
+    if ('identity' in r) slots[i] = r
+    else missingAt.push(i)
   })
-  if (missingNeeds.length === 0) return { ok: true, met }
+  const met = metList()
+  if (missingAt.length === 0) return { ok: true, met }
+  const missingNeeds = missingAt.map((i) => requirement.needs[i]!)
 
   const negotiation = ctl?.state.negotiation
   if (!ctl || (negotiation?.hasPeerSettings === true && !ctl.isClientCertAuthActive)) {
@@ -283,15 +307,15 @@ export async function ensureIdentities(
     }),
   )
   const missing: MissingNeed[] = []
-  for (const n of missingNeeds) {
-    const r = await tryMeet(n)
-    if ('identity' in r) met.push(r)
+  const second = await meetAll(missingNeeds, used)
+  second.forEach((r, i) => {
+    if ('identity' in r) slots[missingAt[i]!] = r
     else {
-      const f = failures.get(n.label)
-      missing.push(f ? { label: n.label, ...f } : r)
+      const f = failures.get(missingNeeds[i]!.label)
+      missing.push(f ? { label: r.label, ...f } : r)
     }
-  }
-  return missing.length === 0 ? { ok: true, met } : { ok: false, met, missing }
+  })
+  return missing.length === 0 ? { ok: true, met: metList() } : { ok: false, met: metList(), missing }
 }
 
 /**

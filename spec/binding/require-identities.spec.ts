@@ -132,6 +132,52 @@ describe('binding/require-identities', function () {
     })
   })
 
+  describe('matching identities to needs', () => {
+    it('does not let one certificate serve two needs of a requirement', async () => {
+      // Under rfc5280 a clientAuth certificate passes as device and as user; the requirement still
+      // wants two certificates.
+      const policy = createCertificatePolicy({ anchors: [pki.caPem], preset: 'rfc5280' })
+      await start(() => ({ needs: [{ label: 'device', oidFilters: [] }, { label: 'user' }], policy, timeoutMs: 2000 }))
+      const s = await client({ credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }], credentialLimit: 2 })
+      const r = await json(s, '/')
+      expect(r.ok).to.equal(false)
+      expect(r.met).to.have.length(1)
+      expect(r.missing).to.deep.equal([{ label: r.met[0]!.startsWith('user') ? 'device' : 'user', reason: 'not-presented' }])
+      // The client did present its one certificate for both requests.
+      expect(clientCerts(s)!.answers.map((a) => a.label)).to.deep.equal(['user', 'user'])
+    })
+
+    it('gives each need the identity presented for its label first', async () => {
+      const policy = createCertificatePolicy({ anchors: [pki.caPem], preset: 'rfc5280' })
+      const clientDevice = await issueCertificate({
+        subject: 'CN=device-client-auth',
+        issuer: pki.intermediate,
+        extKeyUsage: [EKU.clientAuth],
+        dnsNames: ['dev.example.test'],
+      })
+      await start(() => ({ needs: [{ label: 'device', oidFilters: [] }, { label: 'user', oidFilters: [] }], policy, timeoutMs: 2000 }))
+      // One request at a time, so the default selector's "not yet presented" preference applies.
+      const s = await client({
+        credentialLimit: 1,
+        credentials: [
+          { label: 'dev', cert: clientDevice.chainPem, key: clientDevice.keyPem },
+          { label: 'usr', cert: pki.user.chainPem, key: pki.user.keyPem },
+        ],
+      })
+      const first = await json(s, '/')
+      expect(first.ok).to.equal(true)
+      // Asked again on the connection: met from the identities there, each by its own label.
+      const server1 = [...sessions][0]!
+      const again = await ensureIdentities(server1, { needs: [{ label: 'user' }, { label: 'device' }], policy })
+      expect(again.ok).to.equal(true)
+      expect(again.met.map((m) => [m.label, m.identity.label])).to.deep.equal([
+        ['user', 'user'],
+        ['device', 'device'],
+      ])
+      expect(again.met.find((m) => m.label === 'device')!.identity.subject).to.equal('CN=device-client-auth')
+    })
+  })
+
   describe('problemDetails', () => {
     it('builds an RFC 9457 body naming each missing need with its reason', () => {
       const body = problemDetails({
