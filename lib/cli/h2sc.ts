@@ -451,6 +451,58 @@ export async function main(argv: string[]): Promise<number> {
       else printDemo(d)
       return d['ok'] ? 0 : 1
     }
+    case 'conformance': {
+      // The conformance harness lives in interop/ (a checkout, run through tsx); the specifier is
+      // not a literal so the lib build does not pull it in.
+      const spec = '../../interop/conformance.js'
+      type Result = { result: string }
+      let mod: {
+        runConformanceServer(url: string, o: object): Promise<Result[]>
+        runConformanceClient(port: number, o: object): Promise<Result[]>
+        formatResults(r: readonly Result[]): string
+      }
+      try {
+        mod = (await import(spec)) as typeof mod
+      } catch {
+        throw new CliError('conformance mode needs a source checkout (interop/conformance.ts)')
+      }
+      const [mode, ...args] = rest
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          ca: { type: 'string' }, servername: { type: 'string' }, path: { type: 'string' }, port: { type: 'string' },
+          cert: { type: 'string' }, key: { type: 'string' }, 'server-cert': { type: 'string' }, 'server-key': { type: 'string' },
+          'timeout-ms': { type: 'string' }, json: { type: 'boolean' },
+        },
+        strict: true,
+      })
+      const timeoutMs = Number(values['timeout-ms'] ?? 3000)
+      let results: Result[]
+      if (mode === 'server') {
+        const url = positionals[0]
+        if (!url) throw new CliError('usage: h2sc conformance server URL [--ca F] [--servername H] [--path /whoami] [--timeout-ms N] [--json]')
+        results = await mod.runConformanceServer(url, {
+          ...(values.ca ? { ca: readText(values.ca, 'CA') } : {}),
+          ...(values.servername ? { servername: values.servername } : {}),
+          ...(values.path ? { requestPath: values.path } : {}),
+          timeoutMs,
+        })
+      } else if (mode === 'client') {
+        if (!values.cert || !values.key) throw new CliError('usage: h2sc conformance client --port P --cert F --key F [--server-cert F --server-key F] [--timeout-ms N] [--json]')
+        results = await mod.runConformanceClient(intArg(values.port, 'port', 8443), {
+          cert: readText(values.cert, 'certificate'),
+          key: readText(values.key, 'key'),
+          ...(values['server-cert'] && values['server-key'] ? { serverCredential: { cert: readText(values['server-cert'], 'server certificate'), key: readText(values['server-key'], 'server key') } } : {}),
+          timeoutMs,
+          onListening: (p: number) => process.stderr.write(`listening on https://127.0.0.1:${p} — connect the client under test once per check\n`),
+        })
+      } else {
+        throw new CliError('usage: h2sc conformance server URL ... | h2sc conformance client --port P ...')
+      }
+      process.stdout.write((values.json ? JSON.stringify(results, null, 2) : mod.formatResults(results)) + '\n')
+      return results.some((r) => r.result === 'fail') ? 1 : 0
+    }
     case 'inspect': {
       const arg = rest[0]
       if (!arg) throw new CliError('inspect needs HEX or FILE')
