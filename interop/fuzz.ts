@@ -120,6 +120,8 @@ async function offline(a: Args, timeLimitMs: number): Promise<OfflineResult> {
       const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
       const worker = new Worker(boot, { eval: true, workerData: data })
       let targets: string[] = []
+      let lastStats: Record<string, TargetStats> | undefined
+      let lastInputs = 0
       let lastIndex = -2
       let lastChange = performance.now()
       let finished = false
@@ -146,6 +148,10 @@ async function offline(a: Args, timeLimitMs: number): Promise<OfflineResult> {
         }
         findings.push(f)
         printFinding(f, save(`hang-${f.target}-${a.seed}-${i}.json`, f))
+        // Keep what the worker reported before it hung.
+        if (lastStats) mergeStats(stats, lastStats)
+        inputs += lastInputs
+        timedOut = true
         finished = true
         clearInterval(watchdog)
         void worker.terminate().then(() => resolve())
@@ -157,6 +163,8 @@ async function offline(a: Args, timeLimitMs: number): Promise<OfflineResult> {
           printFinding(m.finding, save(`${m.finding.kind}-${m.finding.target}-${a.seed}-${m.finding.index}.json`, m.finding))
         } else if (m.type === 'progress') {
           progress.set(w, m.inputs)
+          lastStats = m.stats
+          lastInputs = m.inputs
           const now = performance.now()
           if (now - lastPrint > 10000) {
             lastPrint = now
@@ -194,7 +202,7 @@ function pad(s: string | number, n: number, left = false): string {
 }
 
 function printOffline(r: OfflineResult, a: Args): void {
-  console.log(`\nOffline: ${r.inputs.toLocaleString('en')} inputs in ${(r.elapsedMs / 1000).toFixed(1)} s = ${((r.inputs / r.elapsedMs) * 1000).toFixed(0)} inputs/s (${a.workers} worker${a.workers > 1 ? 's' : ''})${r.timedOut ? `, stopped by the time limit before --count ${a.count}` : ''}`)
+  console.log(`\nOffline: ${r.inputs.toLocaleString('en')} inputs in ${(r.elapsedMs / 1000).toFixed(1)} s = ${((r.inputs / r.elapsedMs) * 1000).toFixed(0)} inputs/s (${a.workers} worker${a.workers > 1 ? 's' : ''})${r.timedOut ? `, stopped early (time limit or a hang) before --count ${a.count}` : ''}`)
   console.log(`${pad('target', 30, true)}${pad('inputs', 10)}${pad('typed/rejected', 16)}${pad('accepted', 10)}${pad('findings', 10)}${pad('max ms', 9)}`)
   const total: TargetStats = { inputs: 0, rejected: 0, accepted: 0, findings: 0, maxMs: 0, retimed: 0 }
   for (const [name, s] of Object.entries(r.stats)) {

@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   let inputs = 0
   let timedOut = false
   let lastProgress = t0
+  // Self-test of the parent's watchdog: H2SC_FUZZ_SELFTEST_HANG=<index> spins forever on that input.
+  const hangAt = process.env.H2SC_FUZZ_SELFTEST_HANG === undefined ? -1 : Number(process.env.H2SC_FUZZ_SELFTEST_HANG)
   for (let i = w.start; i < w.count; i += w.step) {
     if ((inputs & 255) === 0) {
       const now = performance.now()
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     Atomics.store(head, 1, n)
     Atomics.store(head, 2, targets.indexOf(g.target))
     Atomics.store(head, 0, i)
+    if (i === hangAt) for (;;);
     const f = runOne(g, w.seed, i, stats[g.target.name]!, w.slowMs, () => generate(targets, w.seed, i))
     inputs++
     if (f) port.postMessage({ type: 'finding', finding: f } satisfies WorkerMessage)
