@@ -249,7 +249,15 @@ export async function ensureIdentities(
       }
     }
     if (best) return best
-    return all.length > free.length && free.length === 0
+    // Only certificates already serving other needs: say why the one presented for this need
+    // would not do either, when it would not.
+    for (const identity of all.filter((i) => i.label === need.label).reverse()) {
+      const r = await evaluate(identity, need, requirement.policy, cache)
+      if (!r.ok) {
+        return { label: need.label, reason: r.reason, detail: r.detail, subject: oneLine(identity.subject), ...(r.row !== undefined ? { row: r.row } : {}) }
+      }
+    }
+    return all.length > 0
       ? { label: need.label, reason: 'not-presented', detail: 'no other certificate presented (one certificate serves one need)' }
       : { label: need.label, reason: 'not-presented', detail: 'no identity presented' }
   }

@@ -2,8 +2,9 @@
  * h2sc: command-line tool for HTTP/2 secondary certificates.
  *
  *   h2sc pki --out DIR
- *   h2sc serve --port P --cert F --key F --ca F [--request device,user] [--server-cert F --server-key F]
- *   h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--json]
+ *   h2sc serve --port P --cert F --key F --ca F [--request device,user] [--policy rfc5280|frank]
+ *              [--require device,user] [--server-cert F --server-key F]
+ *   h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json]
  *   h2sc demo [--json]
  *   h2sc inspect HEX|FILE
  *
@@ -16,9 +17,14 @@ import type { AddressInfo } from 'node:net'
 import { createSecureServer, sessionCerts } from '../binding/attach-server.js'
 import type { IdentityRequest } from '../binding/attach-server.js'
 import { clientCerts, connect } from '../binding/attach-client.js'
-import type { ServerCertificateEvent } from '../binding/attach-client.js'
+import type { CredentialSelector, ServerCertificateEvent } from '../binding/attach-client.js'
 import type { LabelledCredentialInput } from '../binding/credentials.js'
 import type { Identity } from '../binding/identity.js'
+import { ensureIdentities, problemDetails } from '../binding/require-identities.js'
+import type { IdentityRequirement, MetNeed } from '../binding/require-identities.js'
+import { createCertificatePolicy } from '../policy/certificate-policy.js'
+import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
+import type { Decision } from '../policy/eku.js'
 import { createTestPki, writeTestPki } from '../pki/test-pki.js'
 import { inspectBytes } from './inspect.js'
 import { describeRole, purposeRequest } from './roles.js'
@@ -47,8 +53,31 @@ function keylogSink(): ((line: Buffer) => void) | undefined {
   }
 }
 
-function identityJson(i: Identity): { label: string; subject: string; eku: string[]; role: string; sha256: string } {
-  return { label: i.label, subject: i.subject.replace(/\n/g, ', '), eku: [...i.eku], role: describeRole(i.eku), sha256: i.sha256 }
+/** One identity as /whoami reports it: the role is the policy's (EKU digest table), with the row. */
+interface IdentityReport {
+  label: string
+  subject: string
+  eku: string[]
+  /** Roles the policy accepted the identity in, joined by '+', or 'rejected'. */
+  role: string
+  roles: string[]
+  rows: number[]
+  /** What the EKU alone says (user, device, user+device, none). */
+  ekuRole: string
+  sha256: string
+  reason?: string
+  detail?: string
+}
+
+function identityJson(i: Identity, d: Decision | undefined): IdentityReport {
+  const base = { label: i.label, subject: i.subject.replace(/\n/g, ', '), eku: [...i.eku], ekuRole: describeRole(i.eku), sha256: i.sha256 }
+  if (!d) return { ...base, role: describeRole(i.eku), roles: [], rows: [] }
+  if (d.accept) return { ...base, role: [...d.roles].join('+'), roles: [...d.roles], rows: [...d.rows] }
+  return { ...base, role: 'rejected', roles: [], rows: d.row !== undefined ? [d.row] : [], reason: d.reason, detail: d.detail }
+}
+
+function metJson(m: MetNeed): IdentityReport {
+  return { ...identityJson(m.identity, m.decision), label: m.label }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +90,10 @@ interface ServeOptions {
   key: string
   ca: string
   request: string[]
+  /** EKU preset of the certificate policy (default 'frank': the test PKI's device is serverAuth-only). */
+  policy?: 'rfc5280' | 'frank'
+  /** Identities /whoami and /protected require (route protection); empty = /whoami just asks. */
+  require?: string[]
   serverCert?: string
   serverKey?: string
   timeoutMs: number
@@ -86,8 +119,35 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
     },
   )
   const requests: IdentityRequest[] = o.request.map((label) => purposeRequest(label, ca))
+  const preset = o.policy ?? 'frank'
+  const policy: CertificatePolicyFn = createCertificatePolicy({ anchors: [ca], preset })
+  const requirement: IdentityRequirement | undefined =
+    o.require && o.require.length > 0
+      ? { needs: o.require.map((label) => ({ label })), policy, requestAnchors: [ca], timeoutMs: o.timeoutMs }
+      : undefined
+  const json = (res: http2.Http2ServerResponse, status: number, body: object, type = 'application/json'): void => {
+    res.writeHead(status, { 'content-type': type })
+    res.end(JSON.stringify(body) + '\n')
+  }
   async function handle(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> {
     const url = req.url.split('?')[0]
+    if (requirement && (url === '/whoami' || url === '/protected')) {
+      // Route protection: ask for what is missing, hold the response, then 200 or 403 with the
+      // reason. A rejection never closes the connection (SERVER -02 §6.2).
+      const r = await ensureIdentities(req, requirement)
+      if (res.headersSent || res.stream.destroyed) return
+      if (!r.ok) {
+        json(res, 403, { ...problemDetails(r), policy: preset }, 'application/problem+json')
+        return
+      }
+      json(res, 200, { ...(url === '/protected' ? { ok: true } : {}), policy: preset, identities: r.met.map(metJson), declined: 0 })
+      return
+    }
+    if (url === '/protected') {
+      res.writeHead(404, { 'content-type': 'text/plain' })
+      res.end('no route protection: start serve with --require device,user\n')
+      return
+    }
     if (url === '/whoami') {
       const ctl = sessionCerts(req)
       if (!ctl) {
@@ -97,10 +157,16 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
       }
       try {
         const outcomes = await ctl.requestIdentities(requests)
-        const identities = outcomes.flatMap((x) => (x.kind === 'identity' ? [identityJson(x.identity)] : []))
+        const identities = await Promise.all(
+          outcomes.flatMap((x) => {
+            if (x.kind !== 'identity') return []
+            const purpose = x.label === 'device' || x.label === 'user' ? x.label : 'any'
+            return [policy({ chain: x.identity.chain, entries: x.identity.entries }, purpose).then((d) => identityJson(x.identity, d))]
+          }),
+        )
         const declined = outcomes.filter((x) => x.kind === 'declined').length
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ identities, declined }) + '\n')
+        if (res.headersSent || res.stream.destroyed) return
+        json(res, 200, { policy: preset, identities, declined })
       } catch (e) {
         if (res.headersSent || res.stream.destroyed) return
         res.writeHead(e && (e as { code?: string }).code === 'ERR_SC_TIMEOUT' ? 504 : 403, { 'content-type': 'application/problem+json' })
@@ -136,6 +202,8 @@ interface RequestCliOptions {
   ca: string
   creds: LabelledCredentialInput[]
   decline: boolean
+  /** Answer every request with the next credential not yet presented, ignoring CA names and oid_filters. */
+  ignoreFilters?: boolean
   json: boolean
   authority?: string
   timeoutMs: number
@@ -152,6 +220,12 @@ export interface RequestReport {
   timings: { connectMs: number; responseMs: number }
 }
 
+/** A selector that honours only signature_algorithms (to test what a server's policy rejects). */
+const ignoreFilters: CredentialSelector = (info, credentials) => {
+  const fits = credentials.filter((c) => c.key.schemes.some((s) => info.request.signatureAlgorithms.includes(s)))
+  return fits.find((c) => !info.alreadyPresented.includes(c.label)) ?? fits[0] ?? null
+}
+
 /** Runs one request; the report says what happened. */
 export async function request(o: RequestCliOptions): Promise<RequestReport> {
   const url = new URL(o.url)
@@ -162,7 +236,7 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     ca,
     secondaryCerts: {
       credentials: o.creds,
-      ...(o.decline ? { select: () => null } : {}),
+      ...(o.decline ? { select: () => null } : o.ignoreFilters ? { select: ignoreFilters } : {}),
       credentialLimit: Math.max(2, o.creds.length),
       ...(sink ? { onKeylog: sink } : {}),
     },
@@ -352,6 +426,15 @@ function parseCred(spec: string): LabelledCredentialInput {
   return { label, cert: readText(cert, 'certificate'), key: readText(key, 'key') }
 }
 
+/** `device,user` → ['device', 'user']; only those two labels (route protection needs). */
+function labelList(v: string | undefined, name: string): string[] {
+  if (v === undefined) return []
+  const labels = v.split(',').map((s) => s.trim()).filter(Boolean)
+  const bad = labels.find((l) => l !== 'device' && l !== 'user')
+  if (labels.length === 0 || bad !== undefined) throw new CliError(`--${name} takes device and/or user, got '${v}'`)
+  return [...new Set(labels)]
+}
+
 function intArg(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt
   const n = Number(v)
@@ -361,8 +444,9 @@ function intArg(v: string | undefined, name: string, dflt: number): number {
 
 const USAGE = `usage:
   h2sc pki --out DIR
-  h2sc serve --port P --cert F --key F --ca F [--request device,user] [--server-cert F --server-key F]
-  h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--json] [--authority HOST]
+  h2sc serve --port P --cert F --key F --ca F [--request device,user] [--policy rfc5280|frank]
+             [--require device,user] [--server-cert F --server-key F]
+  h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json] [--authority HOST]
   h2sc demo [--json]
   h2sc inspect HEX|FILE`
 
@@ -388,6 +472,8 @@ export async function main(argv: string[]): Promise<number> {
           key: { type: 'string' },
           ca: { type: 'string' },
           request: { type: 'string' },
+          policy: { type: 'string' },
+          require: { type: 'string' },
           'server-cert': { type: 'string' },
           'server-key': { type: 'string' },
           'timeout-ms': { type: 'string' },
@@ -397,6 +483,13 @@ export async function main(argv: string[]): Promise<number> {
       for (const k of ['cert', 'key', 'ca'] as const) if (!values[k]) throw new CliError(`serve needs --${k} FILE`)
       if (values['server-cert'] && !values['server-key']) throw new CliError('--server-cert needs --server-key')
       const host = values.host ?? '127.0.0.1'
+      const policy = values.policy ?? 'frank'
+      if (policy !== 'rfc5280' && policy !== 'frank') throw new CliError(`--policy must be rfc5280 or frank, got '${policy}'`)
+      const required = labelList(values.require, 'require')
+      const timeoutMs = Number(values['timeout-ms'] ?? 10000)
+      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new CliError(`--timeout-ms must be a positive integer, got '${values['timeout-ms']}'`)
+      // Fail on unreadable files before listening.
+      for (const k of ['cert', 'key', 'ca'] as const) readText(values[k]!, k === 'ca' ? 'CA' : k === 'cert' ? 'certificate' : 'key')
       await serve({
         port: intArg(values.port, 'port', 8443),
         host,
@@ -404,8 +497,10 @@ export async function main(argv: string[]): Promise<number> {
         key: values.key!,
         ca: values.ca!,
         request: (values.request ?? 'device,user').split(',').map((s) => s.trim()).filter(Boolean),
+        policy,
+        require: required,
         ...(values['server-cert'] ? { serverCert: values['server-cert'], serverKey: values['server-key']! } : {}),
-        timeoutMs: Number(values['timeout-ms'] ?? 10000),
+        timeoutMs,
       })
       return await new Promise<number>(() => {})
     }
@@ -417,6 +512,7 @@ export async function main(argv: string[]): Promise<number> {
           ca: { type: 'string' },
           cred: { type: 'string', multiple: true },
           decline: { type: 'boolean' },
+          'ignore-filters': { type: 'boolean' },
           json: { type: 'boolean' },
           authority: { type: 'string' },
           'timeout-ms': { type: 'string' },
@@ -436,6 +532,7 @@ export async function main(argv: string[]): Promise<number> {
         ca: values.ca,
         creds: (values.cred ?? []).map(parseCred),
         decline: values.decline ?? false,
+        ignoreFilters: values['ignore-filters'] ?? false,
         json: values.json ?? false,
         ...(values.authority ? { authority: values.authority } : {}),
         timeoutMs: Number(values['timeout-ms'] ?? 15000),
