@@ -361,7 +361,8 @@ function internalError(e: unknown): Record<string, unknown> {
 /**
  * Compat-API guard: resolves true when the requirement is met (the handler continues), otherwise
  * answers 403 `application/problem+json` and resolves false. A misconfigured requirement answers
- * 500. Never rejects.
+ * 500. Resolves false without answering when the client cancelled the request while it was held
+ * (identities that arrive meanwhile still count for the connection). Never rejects.
  */
 export function requireIdentities(
   requirement: IdentityRequirement,
@@ -370,6 +371,8 @@ export function requireIdentities(
     let body: Record<string, unknown>
     try {
       const r = await ensureIdentities(req, requirement)
+      // A request cancelled while it was held does not run its handler.
+      if (res.stream.destroyed) return false
       if (r.ok) return true
       body = problemDetails(r)
     } catch (e) {
@@ -391,6 +394,7 @@ export function requireIdentitiesOnStream(
     let body: Record<string, unknown>
     try {
       const r = await ensureIdentities(stream, requirement)
+      if (stream.destroyed) return false
       if (r.ok) return true
       body = problemDetails(r)
     } catch (e) {

@@ -187,6 +187,23 @@ describe('integration: Fastify 5 plugin', function () {
     expect((await get(plain, '/whoami')).status).to.equal(403)
   })
 
+  it('applies to routes of child plugins registered after it (no encapsulation)', async () => {
+    const a = create()
+    app = a
+    await a.register(fastifySecondaryCerts, { policy: createCertificatePolicy({ anchors: [pki.caPem], preset: 'frank' }), timeoutMs: 3000 })
+    await a.register(async (child) => {
+      child.get('/child', { config: { requireIdentities: ['user'] } }, async (req) => ({ n: req.secondaryIdentities.length }))
+    })
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    port = (a.server.address() as { port: number }).port
+    const s = await client({ ...both(), select: () => null })
+    expect((await get(s, '/child')).status).to.equal(403)
+    const ok = await client(both())
+    const r = await get(ok, '/child')
+    expect(r.status).to.equal(200)
+    expect(JSON.parse(r.body)).to.deep.equal({ n: 1 })
+  })
+
   it('refuses a Fastify instance without http2 + https', async () => {
     const plain = Fastify()
     try {

@@ -232,6 +232,29 @@ describe('integration: route protection over real TLS 1.3 and node:http2', funct
       expect(Date.now() - t0).to.be.lessThan(1000)
     })
 
+    it('survives the client cancelling a held request; the answer still lands on the connection', async () => {
+      let release: (() => void) | undefined
+      const gate = new Promise<void>((r) => (release = r))
+      const s = await client({
+        ...both(),
+        select: async (_info, creds) => {
+          await gate
+          return creds.find((c) => c.label === 'user') ?? null
+        },
+      })
+      const stream = s.request({ ':path': '/user' })
+      stream.on('error', () => {})
+      await new Promise((r) => setTimeout(r, 100))
+      stream.close(http2.constants.NGHTTP2_CANCEL)
+      await new Promise((r) => setTimeout(r, 50))
+      release!()
+      // The identity presented for the cancelled request now serves the next one without asking.
+      const r = await get(s, '/user')
+      expect(r.status).to.equal(200)
+      expect(requestFrames(s)).to.equal(1)
+      expect(handled).to.deep.equal(['/user'])
+    })
+
     function sessionFrames(_s: http2.ClientHttp2Session): number {
       const [srv] = [...sessions]
       return sessionCerts(srv!)!.frameLog.filter((f) => f.dir === 'out' && f.type === AUTH_REQUESTS).length
