@@ -18,18 +18,23 @@
  *
  * Fastify is only imported as types: the library does not need it at run time. Listen on an
  * explicit address: for `host: 'localhost'` Fastify binds extra servers of its own which the
- * plugin cannot see; those serve without the extension.
+ * plugin cannot see; those serve without the extension. Or build the server with
+ * {@link secondaryCertsServerFactory} (Fastify's `serverFactory`): the extension is then in the
+ * server's first SETTINGS frame, and the plugin only adds the request API.
  */
 import tls from 'node:tls'
 import type http2 from 'node:http2'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase, RouteGenericInterface } from 'fastify'
 import { UsageError } from './errors.js'
-import { attachSecondaryCerts, identitiesOf, sessionCerts } from './binding/attach-server.js'
+import { attachSecondaryCerts, createSecureServer, identitiesOf, serverSettings, sessionCerts } from './binding/attach-server.js'
 import type { SecondaryCertServer, ServerExtensionOptions, ServerSessionCerts } from './binding/attach-server.js'
 import type { Identity } from './binding/identity.js'
 import { ensureIdentities, problemDetails } from './binding/require-identities.js'
 import type { IdentityNeed, IdentityRequirement, RequirementResult } from './binding/require-identities.js'
 import type { CertificatePolicyFn } from './policy/certificate-policy.js'
+import { resolveCodepoints } from './config.js'
+import { nodeCrypto } from './crypto/node-provider.js'
+import { loadCredential } from './binding/credentials.js'
 
 /** A route requirement: labels (`['device', 'user']`) or a requirement whose policy may default. */
 export type RouteIdentityRequirement =
@@ -196,3 +201,29 @@ Object.assign(fastifySecondaryCerts, {
   [Symbol.for('fastify.display-name')]: 'h2-secondary-certs',
   [Symbol.for('plugin-meta')]: { name: 'h2-secondary-certs', fastify: '5.x' },
 })
+
+/**
+ * A Fastify `serverFactory` that builds the HTTP/2 TLS server with the extension already attached
+ * (`createSecureServer` of this package: the settings go out in the first SETTINGS frame). Use with
+ * `fastify({ http2: true, https: {...}, serverFactory })`; `options` are the server's TLS options
+ * (Fastify does not pass its `https` options to a factory). The plugin then skips the attach.
+ *
+ * @param options - `http2.SecureServerOptions` plus `secondaryCerts` extension options.
+ * @returns `(handler) => Http2SecureServer`.
+ */
+export function secondaryCertsServerFactory(
+  options: http2.SecureServerOptions & { readonly secondaryCerts?: ServerExtensionOptions },
+): (handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) => http2.Http2SecureServer {
+  return (handler) => {
+    const server = createSecureServer(options, handler)
+    const ext = options.secondaryCerts ?? {}
+    const provider = ext.provider ?? nodeCrypto
+    const settings = serverSettings(ext) as { customSettings?: Record<number, number> }
+    attachedServers.set(server, {
+      codepoints: resolveCodepoints(ext.codepoints, ext.mode),
+      serverCredentials: (ext.serverCertificates ?? []).map((c, i) => loadCredential(c, provider, `server-${i + 1}`)),
+      customSettings: settings.customSettings ?? {},
+    })
+    return server
+  }
+}

@@ -3,7 +3,7 @@ import http2 from 'node:http2'
 import https from 'node:https'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
-import { fastifySecondaryCerts } from '../../lib/fastify.js'
+import { fastifySecondaryCerts, secondaryCertsServerFactory } from '../../lib/fastify.js'
 import { connect, clientCerts } from '../../lib/client.js'
 import type { ClientExtensionOptions } from '../../lib/client.js'
 import { DEFAULT_CODEPOINTS } from '../../lib/config.js'
@@ -202,6 +202,24 @@ describe('integration: Fastify 5 plugin', function () {
     const r = await get(ok, '/child')
     expect(r.status).to.equal(200)
     expect(JSON.parse(r.body)).to.deep.equal({ n: 1 })
+  })
+
+  it('works with secondaryCertsServerFactory: attached once, extension in the first SETTINGS', async () => {
+    const tlsOptions = { key: pki.server.keyPem, cert: pki.server.chainPem }
+    const a: H2App = Fastify({ http2: true, https: tlsOptions, serverFactory: secondaryCertsServerFactory(tlsOptions) })
+    app = a
+    const before = a.server.listeners('secureConnection')
+    await a.register(fastifySecondaryCerts, { policy: createCertificatePolicy({ anchors: [pki.caPem], preset: 'frank' }), timeoutMs: 3000 })
+    // The plugin saw the server was set up and did not wrap the connection listener again.
+    expect(a.server.listeners('secureConnection')).to.deep.equal(before)
+    a.get('/user', { config: { requireIdentities: ['user'] } }, async (req) => ({ n: req.secondaryIdentities.length }))
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    port = (a.server.address() as { port: number }).port
+    const s = await client(both())
+    const r = await get(s, '/user')
+    expect(r.status).to.equal(200)
+    expect(JSON.parse(r.body)).to.deep.equal({ n: 1 })
+    expect(requestFrames(s)).to.equal(1)
   })
 
   it('refuses a Fastify instance without http2 + https', async () => {
