@@ -108,8 +108,9 @@ function signOptions(
 ): { algorithm: string | null; key: KeyObject | SignKeyObjectInput } {
   switch (s.keyType) {
     case 'ec':
-      // RFC 8446 §4.2.3: ECDSA signatures are DER-encoded ECDSA-Sig-Value.
-      return { algorithm: s.hash, key: { key, dsaEncoding: 'der' } }
+      // RFC 8446 §4.2.3: ECDSA signatures are DER-encoded ECDSA-Sig-Value, which is node's
+      // default dsaEncoding; passing the KeyObject itself skips node's option parsing.
+      return { algorithm: s.hash, key }
     case 'ed25519':
     case 'ed448':
       // RFC 8032 PureEdDSA: the content is signed as is.
