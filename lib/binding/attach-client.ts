@@ -112,6 +112,8 @@ export class ClientSessionCerts extends EventEmitter {
   private readonly credentials: readonly LoadedCredential[]
   private readonly select: CredentialSelector
   private readonly presented: string[] = []
+  /** Serializes selector calls (see the `requests` action). */
+  private selecting: Promise<void> = Promise.resolve()
   private readonly anchors: Uint8Array[]
   private readonly options: ClientExtensionOptions
   private readonly cp: Codepoints
@@ -210,7 +212,13 @@ export class ClientSessionCerts extends EventEmitter {
           sendLogged(this, this.interposer, this.frameLog, 'client', a.frameType, a.payload)
           break
         case 'requests':
-          for (const item of a.items) void this.answer(item.id, item.request)
+          // One selection at a time, in request order: each selector call sees the labels that
+          // the earlier answers presented, even when several requests arrived in one frame.
+          for (const item of a.items) {
+            this.selecting = this.selecting
+              .then(() => this.answer(item.id, item.request))
+              .catch((error: unknown) => publish('error', { role: 'client', error }))
+          }
           break
         case 'server-certificate':
           void this.onServerCertificate(a.verdict)
@@ -278,7 +286,6 @@ export class ClientSessionCerts extends EventEmitter {
 
   private violation(error: ProtocolError): void {
     publish('violation', { role: 'client', violation: error.violation, code: error.http2Code })
-    this.emit('violation', error)
     const s = this.sessionRef
     if (s && !s.destroyed) {
       s.goaway(error.http2Code)
@@ -286,6 +293,8 @@ export class ClientSessionCerts extends EventEmitter {
     } else {
       this.interposer.destroy()
     }
+    // After the GOAWAY is queued, so listeners see the connection already closing.
+    this.emit('violation', error)
   }
 }
 

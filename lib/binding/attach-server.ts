@@ -220,7 +220,6 @@ export class ServerSessionCerts extends EventEmitter {
 
   private violation(error: ProtocolError): void {
     publish('violation', { role: 'server', violation: error.violation, code: error.http2Code })
-    this.emit('violation', error)
     this.shutdown(error)
     const s = this.sessionRef
     if (s && !s.destroyed) {
@@ -230,6 +229,8 @@ export class ServerSessionCerts extends EventEmitter {
     } else {
       this.interposer.destroy()
     }
+    // After the GOAWAY is queued, so listeners see the connection already closing.
+    this.emit('violation', error)
   }
 
   private shutdown(error: Error): void {

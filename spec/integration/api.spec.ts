@@ -78,6 +78,40 @@ describe('integration: server and client API shape', function () {
     expect(seen[0]!.sha256).to.match(/^[0-9a-f]{64}$/)
   })
 
+  it('answers two requests that arrive in one frame with two different credentials (default selector)', async () => {
+    const pki = await testPki('p256')
+    server = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+      // No filters: both credentials fit both requests, so only "already presented" separates them.
+      const out = await sessionCerts(req)!.requestIdentities([{ label: 'first' }, { label: 'second' }])
+      res.end(JSON.stringify(out.map((o) => (o.kind === 'identity' ? o.identity.sha256 : o.kind))))
+    })
+    attachSecondaryCerts(server)
+    sessions = trackSessions(server)
+    const port = await listen(server)
+    const frames: number[] = []
+    const s = connect(`https://127.0.0.1:${port}`, {
+      ca: pki.caPem,
+      servername: 'localhost',
+      secondaryCerts: {
+        credentials: [
+          { label: 'device', cert: pki.device.chainPem, key: pki.device.keyPem },
+          { label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem },
+        ],
+      },
+    })
+    clients.push(s)
+    const answered: (string | null)[] = []
+    clientCerts(s)!.on('answer', (a: { label: string | null }) => answered.push(a.label))
+    clientCerts(s)!.on('request', () => frames.push(Date.now()))
+    const body = JSON.parse((await get(s, '/')).body) as string[]
+    expect(frames).to.have.length(2)
+    expect(answered).to.deep.equal(['device', 'user'])
+    expect(body).to.have.length(2)
+    expect(body[0]).to.match(/^[0-9a-f]{64}$/)
+    expect(body[1]).to.match(/^[0-9a-f]{64}$/)
+    expect(body[0]).to.not.equal(body[1])
+  })
+
   it('declines through the selector with the empty authenticator, connection stays open', async () => {
     const pki = await testPki('p256')
     server = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
