@@ -3,11 +3,11 @@
  * process on 127.0.0.1, and prints a table (scenario × client/server pair: pass / FAIL / skip).
  * Writes interop/report.json; exits 1 on any failure.
  *
- *   node --import tsx interop/run.ts [--client ours|raw|python|go|openssl]... [--server ours|raw]...
+ *   node --import tsx interop/run.ts [--client ours|raw|python|go|openssl|curl|nghttp|h2load]... [--server ours|raw]...
  *                                    [--scenario NAME]... [--concurrency N] [--keep] [--list]
  *
  * Without --client/--server the default pairs are: ours/ours, raw/ours, python/ours, go/ours,
- * openssl/ours, ours/raw. Skips are data: interop/skips.json (known pairs that cannot play a
+ * openssl/ours, curl/ours, nghttp/ours, h2load/ours, ours/raw. Skips are data: interop/skips.json (known pairs that cannot play a
  * scenario) and endpoints that exit 127 with `skip: <reason>`.
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -24,7 +24,7 @@ import type { Scenario } from './scenarios.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = join(HERE, '..')
-const CLIENTS = ['ours', 'raw', 'python', 'go', 'openssl'] as const
+const CLIENTS = ['ours', 'raw', 'python', 'go', 'openssl', 'curl', 'nghttp', 'h2load'] as const
 const SERVERS = ['ours', 'raw'] as const
 type ClientKind = (typeof CLIENTS)[number]
 type ServerKind = (typeof SERVERS)[number]
@@ -38,6 +38,9 @@ const DEFAULT_PAIRS: readonly Pair[] = [
   { client: 'python', server: 'ours' },
   { client: 'go', server: 'ours' },
   { client: 'openssl', server: 'ours' },
+  { client: 'curl', server: 'ours' },
+  { client: 'nghttp', server: 'ours' },
+  { client: 'h2load', server: 'ours' },
   { client: 'ours', server: 'raw' },
 ]
 
@@ -67,8 +70,8 @@ function loadSkips(): SkipRule[] {
 
 function skipReason(rules: readonly SkipRule[], sc: string, p: Pair): string | undefined {
   for (const r of rules) {
-    if (r.client !== '*' && r.client !== p.client) continue
-    if (r.server !== '*' && r.server !== p.server) continue
+    if (r.client !== '*' && !new RegExp(`^(?:${r.client})$`).test(p.client)) continue
+    if (r.server !== '*' && !new RegExp(`^(?:${r.server})$`).test(p.server)) continue
     if (new RegExp(`^(?:${r.scenario})$`).test(sc)) return r.reason
   }
   return undefined
@@ -98,6 +101,10 @@ function clientCommand(kind: ClientKind, scenario: string, port: number, env: En
     case 'raw':
     case 'openssl':
       return [...NODE_TSX, join(HERE, 'endpoints', `${kind}-client.ts`), scenario]
+    case 'curl':
+    case 'nghttp':
+    case 'h2load':
+      return [...NODE_TSX, join(HERE, 'endpoints', 'tool-client.ts'), scenario, kind]
     case 'python':
       if (env.pythonProblem) return { skip: env.pythonProblem }
       return ['/usr/bin/python3', join(HERE, 'peers', 'python', 'h2peer.py'), '--port', String(port), '--scenario', scenario, '--ca', ca]
