@@ -30,10 +30,16 @@ interface Args {
   json: string | undefined
 }
 
+const USAGE = 'npm run load -- [--connections N (1..500, default 50)] [--seconds S (1..300, default 20)] [--heap-threshold-mb M (default 4)] [--json FILE]'
+
 function parseArgs(argv: readonly string[]): Args {
   const a: Args = { connections: 50, seconds: 20, heapThresholdMb: 4, json: undefined }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!
+    if (k === '--help' || k === '-h') {
+      console.log(USAGE)
+      process.exit(0)
+    }
     const v = argv[++i]
     if (v === undefined) throw new Error(`${k} needs a value`)
     const n = Number(v)
@@ -189,7 +195,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    console.error(e)
+    // Argument errors are one line; anything else keeps its stack for the report.
+    console.error(e instanceof Error && /needs a value|bad number|unknown option/.test(e.message) ? `load: ${e.message}\n${USAGE}` : e)
     process.exit(2)
   },
 )
