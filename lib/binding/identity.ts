@@ -22,17 +22,54 @@ export interface Identity {
   readonly entries: Extract<Verdict, { kind: 'identity' }>['entries']
 }
 
+interface ParsedLeaf {
+  readonly certificate: X509Certificate
+  readonly subject: string
+  readonly eku: readonly string[]
+}
+
+/**
+ * Parsed end-entity certificates by SHA-256 of their DER, least recently used dropped first.
+ * A client presents the same device or user certificate on every connection, and parsing one
+ * costs more than the rest of building an Identity; X509Certificate objects are immutable, so
+ * identities can share them.
+ */
+const LEAF_CACHE_SIZE = 256
+const leafCache = new Map<string, ParsedLeaf>()
+
+function parseLeaf(sha256: string, der: Uint8Array): ParsedLeaf {
+  const hit = leafCache.get(sha256)
+  if (hit) {
+    leafCache.delete(sha256)
+    leafCache.set(sha256, hit)
+    return hit
+  }
+  const certificate = new X509Certificate(der)
+  const parsed: ParsedLeaf = Object.freeze({
+    certificate,
+    subject: certificate.subject,
+    eku: Object.freeze([...(certificate.keyUsage ?? [])]),
+  })
+  if (leafCache.size >= LEAF_CACHE_SIZE) {
+    const oldest = leafCache.keys().next()
+    if (!oldest.done) leafCache.delete(oldest.value)
+  }
+  leafCache.set(sha256, parsed)
+  return parsed
+}
+
 /** Builds an Identity from a successful verdict. */
 export function identityFromVerdict(label: string, v: Extract<Verdict, { kind: 'identity' }>): Identity {
   const leafDer = v.chain[0]!
-  const certificate = new X509Certificate(leafDer)
+  const sha256 = createHash('sha256').update(leafDer).digest('hex')
+  const { certificate, subject, eku } = parseLeaf(sha256, leafDer)
   return {
     label,
     chain: v.chain,
     certificate,
-    subject: certificate.subject,
-    sha256: createHash('sha256').update(leafDer).digest('hex'),
-    eku: certificate.keyUsage ?? [],
+    subject,
+    sha256,
+    eku,
     scheme: v.scheme,
     validatedAt: v.validatedAt,
     entries: v.entries,
