@@ -84,6 +84,11 @@ export class ServerSessionCerts extends EventEmitter {
   readonly state: ServerState
   private readonly interposer: FrameInterposer
   private readonly waiters = new Map<number, Waiter>()
+  /**
+   * Labels of requests on the wire, kept past a timeout: the drafts cannot withdraw a request,
+   * so a late answer is still validated and its identity keeps the label it was asked under.
+   */
+  private readonly labels = new Map<number, string>()
   private readonly identityList: Identity[] = []
   private readonly requestTimeoutMs: number
   private nextId = 1
@@ -140,6 +145,7 @@ export class ServerSessionCerts extends EventEmitter {
       (p) =>
         new Promise<IdentityOutcome>((resolve, reject) => {
           this.waiters.set(p.id, { label: p.label, resolve, reject })
+          this.labels.set(p.id, p.label)
         }),
     )
     const all = Promise.all(promises)
@@ -147,7 +153,8 @@ export class ServerSessionCerts extends EventEmitter {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         for (const p of pending) {
-          this.state.cancelQueued(p.id)
+          // A request still queued here never reaches the client; one on the wire may yet be answered.
+          if (this.state.cancelQueued(p.id)) this.labels.delete(p.id)
           this.waiters.delete(p.id)
         }
         reject(new PeerTimeoutError(`client did not answer ${pending.length} authenticator request(s) in time`, timeoutMs))
@@ -196,8 +203,9 @@ export class ServerSessionCerts extends EventEmitter {
         case 'result': {
           const w = this.waiters.get(a.id)
           this.waiters.delete(a.id)
+          const label = w?.label ?? this.labels.get(a.id) ?? `request-${a.id}`
+          this.labels.delete(a.id)
           const v = a.verdict
-          const label = w?.label ?? `request-${a.id}`
           if (v.kind === 'identity') {
             const identity = identityFromVerdict(label, v)
             this.identityList.push(identity)
@@ -238,6 +246,7 @@ export class ServerSessionCerts extends EventEmitter {
     this.closed = error
     for (const [, w] of this.waiters) w.reject(error)
     this.waiters.clear()
+    this.labels.clear()
     this.emit('close', error)
   }
 }

@@ -136,6 +136,39 @@ describe('integration: device + user identities over real TLS 1.3 and node:http2
     expect((await get(s, '/')).body).to.equal('ERR_SC_TIMEOUT')
   })
 
+  it('still validates an answer that arrives after the timeout and adds its identity to the connection', async () => {
+    const pki = await start(async (req, res) => {
+      if (req.url === '/later') {
+        res.end(String(identitiesOf(req).map((i) => i.label)))
+        return
+      }
+      try {
+        await sessionCerts(req)!.requestIdentities([{ label: 'user' }], { timeoutMs: 200 })
+        res.end('answered')
+      } catch (e) {
+        res.end((e as { code?: string }).code ?? 'error')
+      }
+    })
+    const s = await client({
+      secondaryCerts: {
+        credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }],
+        // Answers 500 ms after the request: well after the server's 200 ms timeout.
+        select: (_info, creds) => new Promise((resolve) => setTimeout(() => resolve(creds[0] ?? null), 500)),
+      },
+    })
+    expect((await get(s, '/')).body).to.equal('ERR_SC_TIMEOUT')
+    expect((await get(s, '/later')).body).to.equal('')
+    await new Promise<void>((resolve) => clientCerts(s)!.once('answer', () => resolve()))
+    // The answer is on the wire; give the server a moment to validate it.
+    let seen = ''
+    for (let i = 0; i < 40 && seen === ''; i++) {
+      await new Promise((r) => setTimeout(r, 25))
+      seen = (await get(s, '/later')).body
+    }
+    expect(seen).to.equal('user')
+    expect(s.destroyed).to.equal(false)
+  })
+
   it('sends configured secondary server certificates and the client accepts the extra origin', async () => {
     const pki = await testPki('p256')
     await start((req, res) => res.end(String(req.headers[':authority'])), {
