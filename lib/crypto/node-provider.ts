@@ -140,7 +140,22 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
   const cacheSize = Math.max(0, options.cacheSize ?? 256)
   const cache = new Map<string, CachedKey>()
 
+  // The last certificate looked up, as a private copy: validation asks for the same leaf twice in
+  // a row (key type, then verify), and a byte comparison is far cheaper than hashing it again.
+  let lastDer: Buffer | undefined
+  let lastEntry: CachedKey | undefined
+
   function certKey(certDer: Uint8Array): CachedKey {
+    if (lastEntry && lastDer && lastDer.length === certDer.length && lastDer.equals(certDer)) return lastEntry
+    const entry = lookup(certDer)
+    if (cacheSize > 0) {
+      lastDer = Buffer.from(certDer)
+      lastEntry = entry
+    }
+    return entry
+  }
+
+  function lookup(certDer: Uint8Array): CachedKey {
     const id = cacheSize > 0 ? createHash('sha256').update(certDer).digest('base64') : ''
     const hit = cacheSize > 0 ? cache.get(id) : undefined
     if (hit) {
