@@ -20,7 +20,7 @@ import { purposeRequest } from '../lib/cli/roles.js'
 import { connected, get, listen } from '../spec/support/h2.js'
 
 export interface H2Bench {
-  throughput: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number }[] | { skipped: string }
+  throughput: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number; plainCpuUs: number; extensionCpuUs: number; cpuRatio: number }[] | { skipped: string }
   authenticate: { openConnectionMs: number; freshMtlsMs: number; ratio: number }
   memory: { connections: number; plainBytesPerConn: number; extensionBytesPerConn: number; ratio: number }
 }
@@ -32,7 +32,17 @@ function h2loadAvailable(): boolean {
   return spawnSync('h2load', ['--version'], { encoding: 'utf8' }).status === 0
 }
 
-async function h2load(port: number, path: string, n: number): Promise<number> {
+/** Requests per second seen by h2load, and this process's CPU time per request (µs) meanwhile. */
+async function h2load(port: number, path: string, n: number): Promise<{ rps: number; cpuUs: number }> {
+  // The servers live in this process and nothing else runs here while h2load does, so the CPU
+  // this process uses meanwhile is the server's cost of those requests.
+  const cpu0 = process.cpuUsage()
+  const rps = await h2loadRun(port, path, n)
+  const cpu = process.cpuUsage(cpu0)
+  return { rps, cpuUs: (cpu.user + cpu.system) / n }
+}
+
+async function h2loadRun(port: number, path: string, n: number): Promise<number> {
   return await new Promise((resolve, reject) => {
     const p = spawn('h2load', ['-n', String(n), '-c', '10', '-m', '10', `https://127.0.0.1:${port}${path}`], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -57,22 +67,37 @@ async function throughput(pki: TestPki): Promise<H2Bench['throughput']> {
   const native = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, handler)
   const forced = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { nativePathForPlainClients: false } }, handler)
   const ports = [await listen(plain), await listen(native), await listen(forced)] as const
-  const rows: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number }[] = []
+  const rows: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number; plainCpuUs: number; extensionCpuUs: number; cpuRatio: number }[] = []
   try {
     for (const [path, n] of [['/small', 50000], ['/large', 10000]] as const) {
       for (const [variant, port] of [['plain client (native path)', ports[1]], ['interposer forced', ports[2]]] as const) {
         // A discarded warm-up of each server (JIT), then interleaved rounds sharing the machine's
         // noise; report the medians.
-        await h2load(ports[0], path, n / 5)
-        await h2load(port, path, n / 5)
+        await h2loadRun(ports[0], path, n / 5)
+        await h2loadRun(port, path, n / 5)
         const a: number[] = []
         const b: number[] = []
+        const ca: number[] = []
+        const cb: number[] = []
         for (let round = 0; round < 5; round++) {
-          a.push(await h2load(ports[0], path, n))
-          b.push(await h2load(port, path, n))
+          const x = await h2load(ports[0], path, n)
+          const y = await h2load(port, path, n)
+          a.push(x.rps)
+          ca.push(x.cpuUs)
+          b.push(y.rps)
+          cb.push(y.cpuUs)
         }
         const med = (x: number[]): number => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)]!
-        rows.push({ body: path === '/small' ? '12 B' : '64 KB', variant, plainRps: Math.round(med(a)), extensionRps: Math.round(med(b)), ratio: round2(med(b) / med(a)) })
+        rows.push({
+          body: path === '/small' ? '12 B' : '64 KB',
+          variant,
+          plainRps: Math.round(med(a)),
+          extensionRps: Math.round(med(b)),
+          ratio: round2(med(b) / med(a)),
+          plainCpuUs: Math.round(med(ca)),
+          extensionCpuUs: Math.round(med(cb)),
+          cpuRatio: round2(med(cb) / med(ca)),
+        })
       }
     }
   } finally {
@@ -198,6 +223,8 @@ export function formatH2(b: H2Bench): string {
   else {
     out.push('  h2load -c 10 -m 10, median of 5 interleaved rounds after a warm-up; targets >= 0.95 (12 B) and >= 0.85 (64 KB)')
     for (const r of b.throughput) out.push(`  ${r.body.padEnd(6)} ${r.variant.padEnd(28)} plain ${String(r.plainRps).padStart(7)} req/s  extension ${String(r.extensionRps).padStart(7)} req/s  ratio ${r.ratio.toFixed(2)}`)
+    out.push('  server CPU per request (µs, this process while h2load ran; ratio = extension / plain, lower is better)')
+    for (const r of b.throughput) out.push(`  ${r.body.padEnd(6)} ${r.variant.padEnd(28)} plain ${String(r.plainCpuUs).padStart(7)} µs     extension ${String(r.extensionCpuUs).padStart(7)} µs     ratio ${r.cpuRatio.toFixed(2)}`)
   }
   const a = b.authenticate
   out.push(`  two identities on an open connection (median) ${a.openConnectionMs} ms vs fresh mTLS connection + request ${a.freshMtlsMs} ms: ratio ${a.ratio.toFixed(2)} (target <= 0.5)`)
