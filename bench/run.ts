@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- --json] [-- --only ea|h2]`: every figure is a ratio against a baseline
- * measured in the same run.
+ * measured in the same run. The npm script compiles lib/ and bench/ with tsc first
+ * (tsconfig.bench.json) and runs the JavaScript, so the figures are those of the published
+ * package, not of a development-time transform (tsx adds a helper call per function definition).
  */
 import { formatEaRows, runEaBench } from './ea.js'
 
