@@ -6,9 +6,14 @@
  *  - time to authenticate two identities on an open connection vs opening a fresh mTLS
  *    connection and making one request;
  *  - memory per idle connection with and without the extension.
+ * A third throughput variant puts node:http2 over the simplest possible pass-through Duplex on a
+ * TLS socket: the floor of any design that must see the bytes in JS (node:http2 wraps such a
+ * stream in its JSStreamSocket bridge), to tell the bridge's cost from the interposer's.
  */
 import { spawnSync, spawn } from 'node:child_process'
 import http2 from 'node:http2'
+import { Duplex } from 'node:stream'
+import tls from 'node:tls'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -61,16 +66,58 @@ function handler(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse):
   res.end(req.url === '/large' ? LARGE : SMALL)
 }
 
+/** TLS server handing node:http2 each socket through a bare pass-through Duplex (see top). */
+function bridgeFloorServer(pki: TestPki): tls.Server {
+  const h2 = http2.createServer(handler)
+  return tls.createServer({ key: pki.server.keyPem, cert: pki.server.chainPem, ALPNProtocols: ['h2'] }, (socket) => {
+    // node:http2 asks its socket for no-delay; a bare Duplex cannot pass that on, so do it here.
+    socket.setNoDelay(true)
+    const bridge = new Duplex({
+      read(): void {
+        socket.resume()
+      },
+      writev(chunks, callback): void {
+        socket.cork()
+        for (const c of chunks) socket.write(c.chunk as Buffer)
+        socket.uncork()
+        if (socket.writableNeedDrain) socket.once('drain', () => callback())
+        else callback()
+      },
+      final(callback): void {
+        socket.end()
+        callback()
+      },
+      destroy(error, callback): void {
+        socket.destroy()
+        callback(error)
+      },
+    })
+    socket.on('data', (chunk: Buffer) => {
+      if (!bridge.push(chunk)) socket.pause()
+    })
+    socket.on('end', () => bridge.push(null))
+    socket.on('close', () => bridge.destroy())
+    socket.on('error', () => bridge.destroy())
+    h2.emit('connection', bridge)
+  })
+}
+
 async function throughput(pki: TestPki): Promise<H2Bench['throughput']> {
   if (!h2loadAvailable()) return { skipped: 'h2load not installed (Debian nghttp2-client)' }
   const plain = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, handler)
   const native = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, handler)
   const forced = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { nativePathForPlainClients: false } }, handler)
-  const ports = [await listen(plain), await listen(native), await listen(forced)] as const
+  const floor = bridgeFloorServer(pki)
+  const ports = [await listen(plain), await listen(native), await listen(forced), await listen(floor)] as const
   const rows: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number; plainCpuUs: number; extensionCpuUs: number; cpuRatio: number }[] = []
   try {
     for (const [path, n] of [['/small', 50000], ['/large', 10000]] as const) {
-      for (const [variant, port] of [['plain client (native path)', ports[1]], ['interposer forced', ports[2]]] as const) {
+      const variants = [
+        ['plain client (native path)', ports[1]],
+        ['interposer forced', ports[2]],
+        ['bare Duplex bridge (floor)', ports[3]],
+      ] as const
+      for (const [variant, port] of variants) {
         // A discarded warm-up of each server (JIT), then interleaved rounds sharing the machine's
         // noise; report the medians.
         await h2loadRun(ports[0], path, n / 5)
@@ -101,7 +148,7 @@ async function throughput(pki: TestPki): Promise<H2Bench['throughput']> {
       }
     }
   } finally {
-    for (const s of [plain, native, forced]) await new Promise<void>((r) => s.close(() => r()))
+    for (const s of [plain, native, forced, floor]) await new Promise<void>((r) => s.close(() => r()))
   }
   return rows
 }

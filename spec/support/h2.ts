@@ -2,7 +2,7 @@ import type http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 
 /** Listens on 127.0.0.1:0 and returns the port. */
-export async function listen(server: http2.Http2SecureServer): Promise<number> {
+export async function listen(server: http2.Http2SecureServer | import("node:net").Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
