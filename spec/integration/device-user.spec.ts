@@ -118,15 +118,22 @@ describe('integration: device + user identities over real TLS 1.3 and node:http2
     expect(r.body).to.equal('plain')
   })
 
+  /** Handler: `/later` lists the connection's identity labels; any other path asks for 'user'. */
+  const askUserWithin = (timeoutMs: number) => async (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): Promise<void> => {
+    if (req.url === '/later') {
+      res.end(String(identitiesOf(req).map((i) => i.label)))
+      return
+    }
+    try {
+      await sessionCerts(req)!.requestIdentities([{ label: 'user' }], { timeoutMs })
+      res.end('answered')
+    } catch (e) {
+      res.end((e as { code?: string }).code ?? 'error')
+    }
+  }
+
   it('rejects requestIdentities with ERR_SC_TIMEOUT when answers do not come', async () => {
-    const pki = await start(async (req, res) => {
-      try {
-        await sessionCerts(req)!.requestIdentities([{ label: 'user' }], { timeoutMs: 300 })
-        res.end('answered')
-      } catch (e) {
-        res.end((e as { code?: string }).code ?? 'error')
-      }
-    })
+    const pki = await start(askUserWithin(300))
     const s = await client({
       secondaryCerts: {
         credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }],
@@ -137,18 +144,7 @@ describe('integration: device + user identities over real TLS 1.3 and node:http2
   })
 
   it('still validates an answer that arrives after the timeout and adds its identity to the connection', async () => {
-    const pki = await start(async (req, res) => {
-      if (req.url === '/later') {
-        res.end(String(identitiesOf(req).map((i) => i.label)))
-        return
-      }
-      try {
-        await sessionCerts(req)!.requestIdentities([{ label: 'user' }], { timeoutMs: 200 })
-        res.end('answered')
-      } catch (e) {
-        res.end((e as { code?: string }).code ?? 'error')
-      }
-    })
+    const pki = await start(askUserWithin(200))
     const s = await client({
       secondaryCerts: {
         credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }],
