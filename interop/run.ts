@@ -110,7 +110,7 @@ function clientCommand(kind: ClientKind, scenario: string, port: number, env: En
       return ['/usr/bin/python3', join(HERE, 'peers', 'python', 'h2peer.py'), '--port', String(port), '--scenario', scenario, '--ca', ca]
     case 'go':
       if (!env.goBinary) return { skip: env.goProblem ?? 'go peer not built' }
-      return [env.goBinary, '-port', String(port), '-scenario', scenario, '-ca', ca]
+      return [env.goBinary, '-port', String(port), '-scenario', scenario, '-ca', ca, '-pki', join(env.work, 'pki')]
   }
 }
 
@@ -240,14 +240,16 @@ async function preparePki(work: string, scenarios: readonly Scenario[]): Promise
 }
 
 function prepareGo(work: string): { goBinary?: string; goProblem?: string } {
-  const src = join(HERE, 'peers', 'go', 'h2peer.go')
+  const src = join(HERE, 'peers', 'go')
   if (spawnSync('go', ['version']).status !== 0) return { goProblem: 'go not installed' }
   const gopath = process.env['GOPATH'] ?? '/usr/share/gocode'
   if (!existsSync(join(gopath, 'src', 'golang.org', 'x', 'net', 'http2'))) {
     return { goProblem: `golang.org/x/net/http2 not found under ${gopath} (Debian golang-golang-x-net-dev)` }
   }
   const out = join(work, 'go-h2peer')
-  const r = spawnSync('go', ['build', '-o', out, src], {
+  // The peer is several files of package main: build the directory (GOPATH mode, no go.mod).
+  const r = spawnSync('go', ['build', '-o', out, '.'], {
+    cwd: src,
     env: { ...process.env, GO111MODULE: 'off', GOPATH: gopath, GOCACHE: process.env['GOCACHE'] ?? join(tmpdir(), 'h2sc-interop-gocache') },
     encoding: 'utf8',
   })

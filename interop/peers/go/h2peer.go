@@ -1,7 +1,12 @@
-// A frame-level HTTP/2 client built on golang.org/x/net/http2 (Debian golang-golang-x-net-dev,
-// GOPATH mode: GO111MODULE=off GOPATH=/usr/share/gocode). It checks a secondary-certificate
-// server's error paths with http2.Framer.WriteRawFrame (digest http2-secondary-certs section 3.3)
-// and makes one ordinary request with http2.Transport.
+// Interop peer in Go, independent of the TypeScript library: a frame-level HTTP/2 client and
+// server on golang.org/x/net/http2 (Framer, hpack; Debian golang-golang-x-net-dev, built in
+// GOPATH mode: GO111MODULE=off GOPATH=/usr/share/gocode) with its own RFC 9261 exported
+// authenticators (ea.go, creds.go) written from the RFC and the project digests.
+//
+//   client: h2peer -port P -scenario S -ca CA.pem -pki DIR
+//     error paths: raw misbehaving frames (digest http2-secondary-certs §3.3);
+//     plain-request: http2.Transport; EA scenarios: client.go.
+//   server: h2peer -serve -scenario S -pki DIR   (prints "listening <port>", "result pass|fail ...")
 //
 // Exit status (interop convention): 0 pass, 1 fail, 127 scenario not supported.
 package main
@@ -14,17 +19,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/net/http2"
-)
-
-const (
-	settingServerCertAuth = http2.SettingID(0xf5a1)
-	settingClientCertAuth = http2.SettingID(0xf5a2)
-	frameServerCertificate = 0xf8
-	frameAuthRequests      = 0xf9
-	frameClientCertificate = 0xfa
 )
 
 type errScenario struct {
@@ -60,8 +58,21 @@ func tlsConfig(ca string) *tls.Config {
 
 func fail(format string, a ...interface{}) {
 	fmt.Printf("FAIL: "+format+"\n", a...)
-	os.Exit(1)
+	exit(1)
 }
+
+// verdict prints the client verdict line and exits (0 pass, 1 fail).
+func verdict(ok bool, format string, a ...interface{}) {
+	if !ok {
+		fail(format, a...)
+	}
+	fmt.Printf("pass: "+format+"\n", a...)
+	exit(0)
+}
+
+func exit(code int) { os.Exit(code) }
+
+func readFileBytes(f string) ([]byte, error) { return os.ReadFile(f) }
 
 func runError(addr, ca string, sc errScenario) {
 	conn, err := tls.Dial("tcp", addr, tlsConfig(ca))
@@ -140,8 +151,20 @@ func main() {
 	host := flag.String("host", "127.0.0.1", "server host")
 	port := flag.Int("port", 0, "server port")
 	scenario := flag.String("scenario", "", "scenario name")
-	ca := flag.String("ca", "", "CA PEM file")
+	ca := flag.String("ca", "", "CA PEM file (default: PKI_DIR/p256/ca.pem)")
+	pki := flag.String("pki", "", "harness PKI directory (default: $INTEROP_DIR/pki)")
+	serve := flag.Bool("serve", false, "run the secondary-certificate server endpoint")
 	flag.Parse()
+	if *pki == "" {
+		*pki = filepath.Join(os.Getenv("INTEROP_DIR"), "pki")
+	}
+	if *ca == "" {
+		*ca = filepath.Join(*pki, "p256", "ca.pem")
+	}
+	if *serve {
+		runServer(*scenario, *pki)
+		return
+	}
 	addr := fmt.Sprintf("%s:%d", *host, *port)
 	if sc, ok := scenarios[*scenario]; ok {
 		runError(addr, *ca, sc)
@@ -149,6 +172,5 @@ func main() {
 	if *scenario == "plain-request" {
 		runPlain(addr, *ca)
 	}
-	fmt.Printf("skip: go peer does not implement %s\n", *scenario)
-	os.Exit(127)
+	runEAClient(addr, *ca, *scenario, *pki)
 }
