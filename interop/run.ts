@@ -3,11 +3,11 @@
  * process on 127.0.0.1, and prints a table (scenario × client/server pair: pass / FAIL / skip).
  * Writes interop/report.json; exits 1 on any failure.
  *
- *   node --import tsx interop/run.ts [--client ours|raw|python|go|openssl|curl|nghttp|h2load]... [--server ours|raw]...
+ *   node --import tsx interop/run.ts [--client ours|raw|python|go|openssl|curl|nghttp|h2load]... [--server ours|raw|go]...
  *                                    [--scenario NAME]... [--concurrency N] [--keep] [--list]
  *
  * Without --client/--server the default pairs are: ours/ours, raw/ours, python/ours, go/ours,
- * openssl/ours, curl/ours, nghttp/ours, h2load/ours, ours/raw. Skips are data: interop/skips.json (known pairs that cannot play a
+ * openssl/ours, curl/ours, nghttp/ours, h2load/ours, ours/raw, ours/go. Skips are data: interop/skips.json (known pairs that cannot play a
  * scenario) and endpoints that exit 127 with `skip: <reason>`.
  */
 import { spawn, spawnSync } from 'node:child_process'
@@ -25,7 +25,7 @@ import type { Scenario } from './scenarios.js'
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = join(HERE, '..')
 const CLIENTS = ['ours', 'raw', 'python', 'go', 'openssl', 'curl', 'nghttp', 'h2load'] as const
-const SERVERS = ['ours', 'raw'] as const
+const SERVERS = ['ours', 'raw', 'go'] as const
 type ClientKind = (typeof CLIENTS)[number]
 type ServerKind = (typeof SERVERS)[number]
 interface Pair {
@@ -42,6 +42,7 @@ const DEFAULT_PAIRS: readonly Pair[] = [
   { client: 'nghttp', server: 'ours' },
   { client: 'h2load', server: 'ours' },
   { client: 'ours', server: 'raw' },
+  { client: 'ours', server: 'go' },
 ]
 
 /** One cell of the table. */
@@ -89,7 +90,13 @@ interface Env {
   readonly pythonProblem: string | undefined
 }
 
-function serverCommand(kind: ServerKind, scenario: string): string[] {
+/** The server command, or a reason it cannot run here. */
+function serverCommand(kind: ServerKind, scenario: string, env: Env): string[] | { skip: string } {
+  if (kind === 'go') {
+    // The Go peer's server mode (interop/peers/go/server.go): its own RFC 9261 validation.
+    if (!env.goBinary) return { skip: env.goProblem ?? 'go peer not built' }
+    return [env.goBinary, '-serve', '-scenario', scenario, '-pki', join(env.work, 'pki')]
+  }
   return [...NODE_TSX, join(HERE, 'endpoints', `${kind}-server.ts`), scenario]
 }
 
@@ -167,7 +174,9 @@ async function runOne(sc: Scenario, pair: Pair, env: Env, rules: readonly SkipRu
   const work = mkdtempSync(join(env.work, `${sc.name}-`))
   mkdirSync(work, { recursive: true })
   const shared = { INTEROP_DIR: env.work, INTEROP_RUN_DIR: work }
-  const server = start(serverCommand(pair.server, sc.name), shared)
+  const serverCmd = serverCommand(pair.server, sc.name, env)
+  if (!Array.isArray(serverCmd)) return { ...base, result: 'skipped', reason: `server: ${serverCmd.skip}`, ms: 0 }
+  const server = start(serverCmd, shared)
   try {
     const m = await waitForLine(server, /^listening (\d+)$/m, 15000)
     if (!m) {
@@ -187,14 +196,15 @@ async function runOne(sc: Scenario, pair: Pair, env: Env, rules: readonly SkipRu
     }
     if (code === 127) return { ...base, result: 'skipped', reason: `client: ${skipLine(client.output) ?? 'unsupported'}`, ms: Date.now() - t0 }
     let serverVerdict: RegExpExecArray | undefined
-    if (sc.serverVerdict || pair.server === 'raw') {
+    const verdictFromServer = sc.serverVerdict || pair.server === 'raw' || pair.server === 'go'
+    if (verdictFromServer) {
       serverVerdict = await waitForLine(server, /^result (pass|fail) (.*)$/m, 3000)
     }
     const alive = server.child.exitCode === null
     const clientLine = /^(?:pass|FAIL): (.*)$/m.exec(client.output)?.[1] ?? tail(client.output).split('\n').pop() ?? ''
     const problems: string[] = []
     if (code !== 0) problems.push(`client exit ${String(code)}: ${clientLine}`)
-    if ((sc.serverVerdict || pair.server === 'raw') && !serverVerdict) problems.push('server gave no verdict')
+    if (verdictFromServer && !serverVerdict) problems.push('server gave no verdict')
     if (serverVerdict?.[1] === 'fail') problems.push(`server: ${serverVerdict[2]}`)
     if (!alive) problems.push(`server process exited (${String(server.child.exitCode)})`)
     const ok = problems.length === 0
@@ -336,7 +346,7 @@ async function main(): Promise<number> {
   const rules = loadSkips()
   try {
     await preparePki(work, scenarios)
-    const go = pairs.some((p) => p.client === 'go') ? prepareGo(work) : {}
+    const go = pairs.some((p) => p.client === 'go' || p.server === 'go') ? prepareGo(work) : {}
     const env: Env = {
       work,
       goBinary: go.goBinary,
