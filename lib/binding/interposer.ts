@@ -24,6 +24,8 @@ import type { FrameSplitterSink } from '../wire/h2/frame-splitter.js'
 
 /** RFC 9113 §6.5.2 SETTINGS_MAX_FRAME_SIZE. */
 const SETTINGS_MAX_FRAME_SIZE = 0x5
+/** Grace between writing a connection-error GOAWAY and closing the connection. */
+const CLOSE_AFTER_GOAWAY_MS = 100
 
 /** An extension frame taken out of the inbound stream. */
 export interface ExtensionFrame {
@@ -103,6 +105,7 @@ export class FrameInterposer extends Duplex {
   private pausedByUs = false
   private pendingWrite: ((error?: Error | null) => void) | undefined
   private finalCallback: ((error?: Error | null) => void) | undefined
+  private closeTimer: NodeJS.Timeout | undefined
 
   constructor(tlsSocket: TLSSocket, options: FrameInterposerOptions) {
     super({ allowHalfOpen: false, decodeStrings: true })
@@ -231,6 +234,7 @@ export class FrameInterposer extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
     const tls = this.tlsSocket
     tls.removeListener('data', this.onTlsData)
     tls.removeListener('drain', this.onTlsDrain)
@@ -271,6 +275,7 @@ export class FrameInterposer extends Duplex {
     }
     if (this.queue.length > 0 && this.tracker.canInsert) this.flushQueue()
     tls.uncork()
+    if (this.tracker.connectionError !== undefined && this.closeTimer === undefined) this.closeAfterConnectionError()
     // RFC 9113 §4.2: never extract what exceeds the max frame size we advertised; nghttp2 must
     // see such a frame to answer FRAME_SIZE_ERROR.
     this.splitter.maxExtractBytes = Math.min(this.maxInbound, this.tracker.localMaxFrameSize)
@@ -280,6 +285,19 @@ export class FrameInterposer extends Duplex {
     } else {
       callback()
     }
+  }
+
+  /**
+   * RFC 9113 §5.4.1: after sending a GOAWAY for a connection error the endpoint MUST close the
+   * TCP connection. nghttp2 inside Node sends it (e.g. FRAME_SIZE_ERROR for a frame over our
+   * SETTINGS_MAX_FRAME_SIZE) but leaves the socket open; we close it once the GOAWAY had a moment
+   * to leave, so a peer cannot hold a dead connection open.
+   */
+  private closeAfterConnectionError(): void {
+    this.closeTimer = setTimeout(() => {
+      if (!this.destroyed) this.destroy()
+    }, CLOSE_AFTER_GOAWAY_MS)
+    this.closeTimer.unref?.()
   }
 
   private flushQueue(): void {

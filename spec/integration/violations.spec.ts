@@ -115,14 +115,14 @@ describe('integration/violations', function () {
     }
 
     /**
-     * `violation` set: our code detected it and must also close the connection (RFC 9113 §5.4.1).
-     * Unset: nghttp2 itself answered (frames over SETTINGS_MAX_FRAME_SIZE); Node 20 then leaves
-     * the socket open exactly as a plain node:http2 server does, so only the GOAWAY is checked.
+     * `violation` set: our code detected it. Unset: nghttp2 itself answered (frames over
+     * SETTINGS_MAX_FRAME_SIZE), which on its own would leave the socket open; either way the
+     * connection must close after the GOAWAY (RFC 9113 §5.4.1).
      */
     async function expectGoaway(peer: RawPeer, code: number, violation?: string): Promise<void> {
       const g = await peer.waitForGoaway(3000)
       expect(g.code, `GOAWAY code (debug: ${g.debug})`).to.equal(code)
-      if (violation) expect(await peer.waitForClose(2000), 'connection closed after GOAWAY').to.equal(true)
+      expect(await peer.waitForClose(2000), 'connection closed after GOAWAY').to.equal(true)
       if (violation) {
         expect(violations.map((v) => v.violation)).to.include(violation)
         expect(violations.find((v) => v.violation === violation)!.http2Code).to.equal(code)
@@ -321,6 +321,8 @@ describe('integration/violations', function () {
     async function expectGoaway(p: RawPeer, code: number, violation?: string): Promise<void> {
       const g = await p.waitForGoaway(3000)
       expect(g.code, `GOAWAY code (debug: ${g.debug})`).to.equal(code)
+      // RFC 9113 §5.4.1: the client closes the connection after its connection-error GOAWAY.
+      expect(await p.waitForClose(2000), 'connection closed after GOAWAY').to.equal(true)
       if (violation) {
         expect(violations.map((v) => v.violation)).to.include(violation)
         expect(violations.find((v) => v.violation === violation)!.http2Code).to.equal(code)

@@ -265,6 +265,10 @@ export class FrameBoundaryTracker {
   private settings: Uint8Array | undefined
   private settingsFilled = 0
   private localMaxFrameSizeValue = 16384
+  /** Last-Stream-ID and Error Code of a GOAWAY being written (RFC 9113 §6.8), when collecting. */
+  private goaway: Uint8Array | undefined
+  private goawayFilled = 0
+  private connectionErrorValue: number | undefined
 
   /** @param expectPreface true for a client: its first 24 bytes are the connection preface. */
   constructor(expectPreface: boolean) {
@@ -290,6 +294,14 @@ export class FrameBoundaryTracker {
    * SETTINGS_MAX_FRAME_SIZE of the writer's latest complete SETTINGS frame carrying it
    * (RFC 9113 §6.5.2; 16 384 until then): the largest frame the writer lets its peer send.
    */
+  /**
+   * The error code of the first complete GOAWAY the writer sent with a non-zero code (a
+   * connection error, RFC 9113 §5.4.1), or undefined.
+   */
+  get connectionError(): number | undefined {
+    return this.connectionErrorValue
+  }
+
   get localMaxFrameSize(): number {
     return this.localMaxFrameSizeValue
   }
@@ -313,6 +325,11 @@ export class FrameBoundaryTracker {
         if (this.settings !== undefined) {
           this.settings.set(chunk.subarray(i, i + k), this.settingsFilled)
           this.settingsFilled += k
+        }
+        if (this.goaway !== undefined && this.goawayFilled < this.goaway.length) {
+          const take = Math.min(k, this.goaway.length - this.goawayFilled)
+          this.goaway.set(chunk.subarray(i, i + take), this.goawayFilled)
+          this.goawayFilled += take
         }
         i += k
         this.payloadLeft -= k
@@ -351,6 +368,9 @@ export class FrameBoundaryTracker {
       const isSettings = type === H2FrameType.SETTINGS && (flags & H2Flag.ACK) === 0 && length % 6 === 0
       this.settings = isSettings && length > 0 && length <= 65536 ? new Uint8Array(length) : undefined
       this.settingsFilled = 0
+      // GOAWAY: Last-Stream-ID (4 bytes) and Error Code (4 bytes) come first (RFC 9113 §6.8).
+      this.goaway = type === H2FrameType.GOAWAY && length >= 8 && this.connectionErrorValue === undefined ? new Uint8Array(8) : undefined
+      this.goawayFilled = 0
       if (length === 0) {
         this.endFrame()
         if (first < 0 && this.canInsert) first = i
@@ -362,6 +382,12 @@ export class FrameBoundaryTracker {
   private endFrame(): void {
     this.inFrame = false
     if (this.frameType === H2FrameType.SETTINGS) this.settingsSent = true
+    const g = this.goaway
+    if (g !== undefined) {
+      this.goaway = undefined
+      const code = ((g[4]! << 24) >>> 0) + ((g[5]! << 16) | (g[6]! << 8) | g[7]!)
+      if (code !== 0) this.connectionErrorValue = code
+    }
     const s = this.settings
     if (s === undefined) return
     this.settings = undefined

@@ -293,6 +293,32 @@ describe('wire/h2/frame-splitter', () => {
       }
     })
 
+    it('reports the first GOAWAY written with a non-zero error code, split anywhere (RFC 9113 §5.4.1)', () => {
+      const stream = Buffer.concat([
+        frame(4, 0, 0, 0),
+        frame(7, 0, 0, Buffer.from('0000000000000000', 'hex')), // NO_ERROR: graceful, not an error
+        frame(0, 0, 1, 20),
+        frame(7, 0, 0, Buffer.concat([Buffer.from('0000000300000006', 'hex'), Buffer.from('debug data')])), // FRAME_SIZE_ERROR
+        frame(7, 0, 0, Buffer.from('0000000300000001', 'hex')), // a later code does not replace the first
+      ])
+      const errorFrameEnd = 9 + 17 + 29 + 9 + 18
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const t = new FrameBoundaryTracker(false)
+        t.push(stream.subarray(0, cut))
+        expect(t.connectionError, `cut ${cut}`).to.equal(cut >= errorFrameEnd ? 6 : undefined)
+        t.push(stream.subarray(cut))
+        expect(t.connectionError, `cut ${cut}`).to.equal(6)
+      }
+    })
+
+    it('does not report a GOAWAY with NO_ERROR or a truncated one', () => {
+      const t = new FrameBoundaryTracker(false)
+      t.push(frame(4, 0, 0, 0))
+      t.push(frame(7, 0, 0, Buffer.from('00000000000000000000', 'hex')))
+      t.push(frame(7, 0, 0, Buffer.from('000000010000', 'hex')))
+      expect(t.connectionError).to.equal(undefined)
+    })
+
     it('waits for a frame split mid-payload', () => {
       const t = new FrameBoundaryTracker(false)
       t.push(frame(4, 0, 0, 0))
