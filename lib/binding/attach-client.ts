@@ -288,8 +288,8 @@ export class ClientSessionCerts extends EventEmitter {
     publish('violation', { role: 'client', violation: error.violation, code: error.http2Code })
     const s = this.sessionRef
     if (s && !s.destroyed) {
+      // The interposer closes the connection once this GOAWAY is written (RFC 9113 §5.4.1).
       s.goaway(error.http2Code)
-      setTimeout(() => s.destroyed || s.destroy(), 100).unref()
     } else {
       this.interposer.destroy()
     }

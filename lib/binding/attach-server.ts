@@ -231,9 +231,8 @@ export class ServerSessionCerts extends EventEmitter {
     this.shutdown(error)
     const s = this.sessionRef
     if (s && !s.destroyed) {
+      // The interposer closes the connection once this GOAWAY is written (RFC 9113 §5.4.1).
       s.goaway(error.http2Code)
-      // Give the GOAWAY a moment to leave, then close the connection.
-      setTimeout(() => s.destroyed || s.destroy(), 100).unref()
     } else {
       this.interposer.destroy()
     }

@@ -1,5 +1,7 @@
 import { X509Certificate, createHash } from 'node:crypto'
 import type { Verdict } from '../ea/authenticators.js'
+import { DecodeError } from '../errors.js'
+import { parseCertificate } from '../policy/parsed-cert.js'
 
 /** An identity proven on a connection by a validated exported authenticator. */
 export interface Identity {
@@ -22,47 +24,30 @@ export interface Identity {
   readonly entries: Extract<Verdict, { kind: 'identity' }>['entries']
 }
 
-interface ParsedLeaf {
-  readonly certificate: X509Certificate
-  readonly subject: string
-  readonly eku: readonly string[]
-}
+const NO_EKU: readonly string[] = Object.freeze([])
 
 /**
- * Parsed end-entity certificates by SHA-256 of their DER, least recently used dropped first.
- * A client presents the same device or user certificate on every connection, and parsing one
- * costs more than the rest of building an Identity; X509Certificate objects are immutable, so
- * identities can share them.
+ * Certificate, subject and EKU of a leaf through the policy layer's parse cache (the same device
+ * and user certificates come back on every connection, and route protection parses them anyway).
+ * A leaf whose extensions our DER walk refuses still validated its authenticator, so it gets an
+ * identity from node's parse alone; policy will reject it with the reason.
  */
-const LEAF_CACHE_SIZE = 256
-const leafCache = new Map<string, ParsedLeaf>()
-
-function parseLeaf(sha256: string, der: Uint8Array): ParsedLeaf {
-  const hit = leafCache.get(sha256)
-  if (hit) {
-    leafCache.delete(sha256)
-    leafCache.set(sha256, hit)
-    return hit
+function leafView(der: Uint8Array): { certificate: X509Certificate; subject: string; eku: readonly string[] } {
+  try {
+    const p = parseCertificate(der)
+    return { certificate: p.node, subject: p.subject, eku: p.eku ?? NO_EKU }
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e
+    const certificate = new X509Certificate(der)
+    return { certificate, subject: certificate.subject, eku: Object.freeze([...(certificate.keyUsage ?? [])]) }
   }
-  const certificate = new X509Certificate(der)
-  const parsed: ParsedLeaf = Object.freeze({
-    certificate,
-    subject: certificate.subject,
-    eku: Object.freeze([...(certificate.keyUsage ?? [])]),
-  })
-  if (leafCache.size >= LEAF_CACHE_SIZE) {
-    const oldest = leafCache.keys().next()
-    if (!oldest.done) leafCache.delete(oldest.value)
-  }
-  leafCache.set(sha256, parsed)
-  return parsed
 }
 
 /** Builds an Identity from a successful verdict. */
 export function identityFromVerdict(label: string, v: Extract<Verdict, { kind: 'identity' }>): Identity {
   const leafDer = v.chain[0]!
   const sha256 = createHash('sha256').update(leafDer).digest('hex')
-  const { certificate, subject, eku } = parseLeaf(sha256, leafDer)
+  const { certificate, subject, eku } = leafView(leafDer)
   return {
     label,
     chain: v.chain,

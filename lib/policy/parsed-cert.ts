@@ -244,7 +244,8 @@ function parseUncached(der: Uint8Array): ParsedCert {
     extensions: f.extensions,
     basicConstraints: bc ? decodeBasicConstraints(bc) : undefined,
     keyUsage: ku ? decodeKeyUsage(ku) : undefined,
-    eku: eku ? decodeEku(eku) : undefined,
+    // Frozen: parsed certificates are cached and shared (identities hand this list out).
+    eku: eku ? Object.freeze(decodeEku(eku)) : undefined,
     subjectAltNames: san ? decodeGeneralNames(san) : [],
     nameConstraints: nc ? decodeNameConstraints(nc) : undefined,
     isSelfIssued: subjectKey === issuerKey,

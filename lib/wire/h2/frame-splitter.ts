@@ -291,10 +291,6 @@ export class FrameBoundaryTracker {
   }
 
   /**
-   * SETTINGS_MAX_FRAME_SIZE of the writer's latest complete SETTINGS frame carrying it
-   * (RFC 9113 §6.5.2; 16 384 until then): the largest frame the writer lets its peer send.
-   */
-  /**
    * The error code of the first complete GOAWAY the writer sent with a non-zero code (a
    * connection error, RFC 9113 §5.4.1), or undefined.
    */
@@ -302,6 +298,10 @@ export class FrameBoundaryTracker {
     return this.connectionErrorValue
   }
 
+  /**
+   * SETTINGS_MAX_FRAME_SIZE of the writer's latest complete SETTINGS frame carrying it
+   * (RFC 9113 §6.5.2; 16 384 until then): the largest frame the writer lets its peer send.
+   */
   get localMaxFrameSize(): number {
     return this.localMaxFrameSizeValue
   }
