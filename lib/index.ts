@@ -85,3 +85,34 @@ export type { ClientHello, ClientHelloParse } from './tls-flags/client-hello.js'
 export { requestMtlsSignal, hasRequestMtlsFlag, decideClientCertificateRequest, REQUEST_MTLS_FLAG_EXPERIMENTAL } from './tls-flags/request-mtls.js'
 export { peekClientHello, attachRequestMtls, requestMtlsInfo } from './binding/client-hello-peek.js'
 export type { RequestMtlsServerOptions, RequestMtlsFront, RequestMtlsConnectionInfo } from './binding/client-hello-peek.js'
+
+// Public types and documented functions that had no export (issue 10 item 5).
+export { issueCertificate, EKU, PKI_KEY_TYPES } from './pki/test-pki.js'
+export type {
+  TestPki,
+  TestCredential,
+  PkiKeyType,
+  TestPkiOptions,
+  IssueCertificateOptions,
+  KeyUsageName,
+  RawExtension,
+} from './pki/test-pki.js'
+export type { PolicyIdentity, PolicyContext } from './policy/certificate-policy.js'
+export type { TrustAnchors, RevocationContext, ChainRejection } from './policy/chain.js'
+export type {
+  Role as IdentityRole,
+  DecisionFailure,
+  EkuFailure,
+  EkuVerdict,
+  EkuPolicyInput,
+  CustomEkuPolicy,
+  EkuClassification,
+  FrankOptions,
+  PeerExpectation,
+  IdentityPolicy,
+  TableOutcome,
+  IdKind,
+} from './policy/eku.js'
+export { identityKind } from './policy/eku.js'
+export type { FrameLogEntry } from './binding/frame-log.js'
+export { isResponseGone } from './binding/require-identities.js'

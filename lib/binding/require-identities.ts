@@ -67,9 +67,10 @@ export interface MetNeed {
 export interface MissingNeed {
   readonly label: string
   /**
-   * 'not-presented' | 'declined' | 'timeout' | 'closed' | 'not-supported' | 'protocol-error' |
-   * 'policy-error' | 'subject-mismatch' | 'issuer-mismatch' | a policy reason (a ChainFailure
-   * such as 'no-path', or an EKU failure such as 'eku-purpose').
+   * 'not-presented' | 'declined' | 'timeout' | 'closed' | 'not-supported' (HTTP/1.1, TLS below
+   * 1.3, or a client without the extension) | 'protocol-error' | 'policy-error' |
+   * 'subject-mismatch' | 'issuer-mismatch' | a policy reason (a ChainFailure such as 'no-path',
+   * or an EKU failure such as 'eku-purpose').
    */
   readonly reason: string
   /** Short lower-case text, safe for a problem-details body. */
@@ -131,6 +132,27 @@ async function evaluate(identity: Identity, need: IdentityNeed, policy: Certific
     return { ok: false, reason: 'issuer-mismatch', detail: `no issuer matches ${String(issuer)}` }
   }
   return { ok: true, decision: d }
+}
+
+const HTTP1_DETAIL = 'this route needs HTTP/2 secondary certificates'
+
+/**
+ * True for a compat request that came over HTTP/1.x on a server with `allowHTTP1` (an
+ * `http.IncomingMessage`: no `stream`, `httpVersionMajor` 1).
+ */
+export function isHttp1(target: object): boolean {
+  return (target as { httpVersionMajor?: unknown }).httpVersionMajor === 1 && !(target as { stream?: unknown }).stream
+}
+
+/**
+ * Whether a compat response can no longer be answered: its HTTP/2 stream, or for HTTP/1.x its
+ * socket, is gone. (`res.stream` is undefined for HTTP/1.x responses.)
+ */
+export function isResponseGone(res: http2.Http2ServerResponse): boolean {
+  const stream = (res as { stream?: http2.ServerHttp2Stream }).stream
+  if (stream) return stream.destroyed
+  const r = res as unknown as { destroyed?: boolean; socket?: { destroyed?: boolean } | null }
+  return r.destroyed === true || !r.socket || r.socket.destroyed === true
 }
 
 const caNameCache = new WeakMap<readonly AnchorInput[], Uint8Array[]>()
@@ -222,6 +244,11 @@ export async function ensureIdentities(
   target: http2.Http2ServerRequest | http2.ServerHttp2Stream | http2.Http2Session,
   requirement: IdentityRequirement,
 ): Promise<RequirementResult> {
+  if (isHttp1(target)) {
+    // HTTP/1.1 (a server with `allowHTTP1`) has no SETTINGS and no extension frames: nothing can
+    // be asked or proven on such a connection (CLIENT -00 §3 negotiates through HTTP/2 SETTINGS).
+    return { ok: false, met: [], missing: requirement.needs.map((n) => ({ label: n.label, reason: 'not-supported', detail: HTTP1_DETAIL })) }
+  }
   const ctl = sessionCerts(target)
   const state = ensureSessionState(ctl)
   const cache = decisionCache(state, requirement.policy)
@@ -332,11 +359,14 @@ export async function ensureIdentities(
  * subject and table row when known) and `presented` (the needs that were met, with roles).
  */
 export function problemDetails(result: Extract<RequirementResult, { ok: false }>): Record<string, unknown> {
+  const http1 = result.missing.length > 0 && result.missing.every((m) => m.detail === HTTP1_DETAIL)
   return {
     type: 'about:blank',
     title: 'Forbidden',
     status: 403,
-    detail: `missing identity: ${result.missing.map((m) => `${m.label} (${m.reason}: ${m.detail})`).join('; ')}`,
+    detail: http1
+      ? `${HTTP1_DETAIL}: this request came over HTTP/1.1`
+      : `missing identity: ${result.missing.map((m) => `${m.label} (${m.reason}: ${m.detail})`).join('; ')}`,
     missing: result.missing,
     presented: result.met.map((m) => ({
       label: m.label,
@@ -372,13 +402,13 @@ export function requireIdentities(
     try {
       const r = await ensureIdentities(req, requirement)
       // A request cancelled while it was held does not run its handler.
-      if (res.stream.destroyed) return false
+      if (isResponseGone(res)) return false
       if (r.ok) return true
       body = problemDetails(r)
     } catch (e) {
       body = internalError(e)
     }
-    if (!res.headersSent && !res.stream.destroyed) {
+    if (!res.headersSent && !isResponseGone(res)) {
       res.writeHead(body['status'] as number, { 'content-type': 'application/problem+json' })
       res.end(JSON.stringify(body) + '\n')
     }

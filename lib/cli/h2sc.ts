@@ -20,7 +20,7 @@ import { clientCerts, connect } from '../binding/attach-client.js'
 import type { CredentialSelector, ServerCertificateEvent } from '../binding/attach-client.js'
 import type { LabelledCredentialInput } from '../binding/credentials.js'
 import type { Identity } from '../binding/identity.js'
-import { ensureIdentities, problemDetails } from '../binding/require-identities.js'
+import { ensureIdentities, isResponseGone, problemDetails } from '../binding/require-identities.js'
 import type { IdentityRequirement, MetNeed } from '../binding/require-identities.js'
 import { createCertificatePolicy } from '../policy/certificate-policy.js'
 import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
@@ -115,7 +115,11 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
       secondaryCerts: { serverCertificates, serverCertAuth: true, requestTimeoutMs: o.timeoutMs },
     },
     (req, res) => {
-      void handle(req, res)
+      // A failing handler answers 500; it must never become an unhandled rejection (issue 10).
+      handle(req, res).catch(() => {
+        if (res.headersSent || isResponseGone(res)) return
+        json(res, 500, { type: 'about:blank', title: 'Internal Server Error', status: 500 }, 'application/problem+json')
+      })
     },
   )
   const requests: IdentityRequest[] = o.request.map((label) => purposeRequest(label, ca))
@@ -135,7 +139,7 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
       // Route protection: ask for what is missing, hold the response, then 200 or 403 with the
       // reason. A rejection never closes the connection (SERVER -02 §6.2).
       const r = await ensureIdentities(req, requirement)
-      if (res.headersSent || res.stream.destroyed) return
+      if (res.headersSent || isResponseGone(res)) return
       if (!r.ok) {
         json(res, 403, { ...problemDetails(r), policy: preset }, 'application/problem+json')
         return
@@ -165,10 +169,10 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
           }),
         )
         const declined = outcomes.filter((x) => x.kind === 'declined').length
-        if (res.headersSent || res.stream.destroyed) return
+        if (res.headersSent || isResponseGone(res)) return
         json(res, 200, { policy: preset, identities, declined })
       } catch (e) {
-        if (res.headersSent || res.stream.destroyed) return
+        if (res.headersSent || isResponseGone(res)) return
         res.writeHead(e && (e as { code?: string }).code === 'ERR_SC_TIMEOUT' ? 504 : 403, { 'content-type': 'application/problem+json' })
         res.end(JSON.stringify({ title: 'identity request failed', detail: (e as Error).message, code: (e as { code?: string }).code }) + '\n')
       }
