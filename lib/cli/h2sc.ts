@@ -452,7 +452,9 @@ const USAGE = `usage:
              [--require device,user] [--server-cert F --server-key F]
   h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json] [--authority HOST]
   h2sc demo [--json]
-  h2sc inspect HEX|FILE`
+  h2sc inspect HEX|FILE
+  h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user] [--config FILE] ...
+  h2sc sidecar --port S --upstream https://HOST:PORT --ca F --cred LABEL:CERT:KEY ...`
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
@@ -603,6 +605,15 @@ export async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write((values.json ? JSON.stringify(results, null, 2) : mod.formatResults(results)) + '\n')
       return results.some((r) => r.result === 'fail') ? 1 : 0
+    }
+    case 'gateway': {
+      // Issue 13: the reverse proxy (lib/gateway/cli.ts); loaded only when asked for.
+      const { runGateway } = await import('../gateway/cli.js')
+      return await runGateway(rest)
+    }
+    case 'sidecar': {
+      const { runSidecar } = await import('../sidecar/cli.js')
+      return await runSidecar(rest)
     }
     case 'inspect': {
       const arg = rest[0]

@@ -1,0 +1,162 @@
+/**
+ * `h2sc gateway`: the command-line shell over `createGateway`. Reads files, prints
+ * `listening on https://H:P` first, writes the access log as JSON lines, serves the admin
+ * listener, drains on SIGTERM (exit 0) and reloads certificates, anchors and config on SIGHUP.
+ */
+import { createWriteStream, readFileSync } from 'node:fs'
+import type { Writable } from 'node:stream'
+import { parseArgs } from 'node:util'
+import { UsageError } from '../errors.js'
+import { startAdmin } from './admin.js'
+import type { AdminServer } from './admin.js'
+import { loadConfigFile } from './config.js'
+import { createGateway } from './gateway.js'
+import type { AccessLogEntry, Gateway, GatewayOptions } from './gateway.js'
+
+export const GATEWAY_USAGE = `usage: h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user]
+       [--policy frank|rfc5280] [--host H] [--config FILE] [--admin-port A] [--access-log FILE|-|off]
+       [--handshake-cert] [--drain-ms N]`
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+}
+
+function port(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name} must be a port number, got '${v}'`)
+  return n
+}
+
+/** Parsed flags, kept so SIGHUP can read the same files again. */
+interface GatewayArgs {
+  port: number
+  host: string
+  cert: string
+  key: string
+  ca: string | undefined
+  upstream: string | undefined
+  require: string[]
+  policy: 'frank' | 'rfc5280'
+  config: string | undefined
+  adminPort: number | undefined
+  accessLog: string
+  handshakeCert: boolean
+  drainMs: number | undefined
+}
+
+function parse(argv: string[]): GatewayArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      ca: { type: 'string' },
+      upstream: { type: 'string' },
+      require: { type: 'string' },
+      policy: { type: 'string' },
+      config: { type: 'string' },
+      'admin-port': { type: 'string' },
+      'access-log': { type: 'string' },
+      'handshake-cert': { type: 'boolean' },
+      'drain-ms': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  })
+  if (values.help) throw new UsageError(GATEWAY_USAGE)
+  if (!values.cert || !values.key) throw new UsageError(`gateway needs --cert FILE and --key FILE\n${GATEWAY_USAGE}`)
+  if (!values.upstream && !values.config) throw new UsageError(`gateway needs --upstream URL or --config FILE\n${GATEWAY_USAGE}`)
+  const policy = values.policy ?? 'frank'
+  if (policy !== 'frank' && policy !== 'rfc5280') throw new UsageError(`--policy must be frank or rfc5280, got '${policy}'`)
+  const require = (values.require ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const drainMs = values['drain-ms'] === undefined ? undefined : Number(values['drain-ms'])
+  if (drainMs !== undefined && !(Number.isInteger(drainMs) && drainMs > 0)) throw new UsageError('--drain-ms must be a positive integer')
+  return {
+    port: port(values.port, 'port', 8443),
+    host: values.host ?? '127.0.0.1',
+    cert: values.cert,
+    key: values.key,
+    ca: values.ca,
+    upstream: values.upstream,
+    require,
+    policy,
+    config: values.config,
+    adminPort: values['admin-port'] === undefined ? undefined : port(values['admin-port'], 'admin-port', 0),
+    accessLog: values['access-log'] ?? '-',
+    handshakeCert: values['handshake-cert'] ?? false,
+    drainMs,
+  }
+}
+
+/** Reads every file the flags name (again on SIGHUP). */
+function options(a: GatewayArgs): GatewayOptions {
+  const file = a.config ? loadConfigFile(a.config) : undefined
+  const c = file?.config
+  if (a.require.length > 0 && !a.ca) throw new UsageError('--require needs --ca FILE (the anchors identities must chain to)')
+  return {
+    cert: readText(a.cert, 'certificate'),
+    key: readText(a.key, 'key'),
+    ...(a.ca ? { ca: readText(a.ca, 'CA') } : {}),
+    ...(c?.routes ? { routes: c.routes } : {}),
+    ...(a.upstream ? { upstream: a.upstream } : {}),
+    require: a.require,
+    policy: c?.policy ?? a.policy,
+    ...(c?.headers ? { headers: c.headers } : {}),
+    limits: { ...(c?.limits ?? {}), ...(a.drainMs ? { drainTimeoutMs: a.drainMs } : {}) },
+    host: a.host,
+    port: a.port,
+    handshakeClientCert: a.handshakeCert,
+    ...(file ? { readFile: file.readFile } : {}),
+  }
+}
+
+function accessSink(spec: string): ((e: AccessLogEntry) => void) | undefined {
+  if (spec === 'off') return undefined
+  const out: Writable = spec === '-' ? process.stdout : createWriteStream(spec, { flags: 'a' })
+  return (e) => out.write(JSON.stringify(e) + '\n')
+}
+
+/** Runs `h2sc gateway`; resolves with the exit code after SIGTERM/SIGINT drained it. */
+export async function runGateway(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
+  const args = parse(argv)
+  const gw: Gateway = createGateway(options(args))
+  const sink = accessSink(args.accessLog)
+  if (sink) gw.on('access', sink)
+  const a = await gw.listen()
+  out(`listening on https://${args.host.includes(':') ? `[${args.host}]` : args.host}:${a.port}`)
+  let admin: AdminServer | undefined
+  let draining = false
+  if (args.adminPort !== undefined) {
+    admin = await startAdmin({ registry: gw.metrics.registry, port: args.adminPort, healthy: () => !draining })
+    out(`admin on http://127.0.0.1:${admin.port}`)
+  }
+  process.on('SIGHUP', () => {
+    try {
+      const next = options(args)
+      gw.reload(next)
+      process.stderr.write('h2sc gateway: reloaded certificates, anchors and config\n')
+    } catch (e) {
+      process.stderr.write(`h2sc gateway: reload failed, keeping the old configuration: ${(e as Error).message.split('\n')[0]}\n`)
+    }
+  })
+  return await new Promise<number>((resolve) => {
+    const stop = (): void => {
+      if (draining) return
+      draining = true
+      process.stderr.write('h2sc gateway: draining\n')
+      void gw.close().then(async () => {
+        await admin?.close()
+        resolve(0)
+      })
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}
