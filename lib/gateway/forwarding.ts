@@ -4,6 +4,7 @@
  * incoming copy of the identity fields and write our own (RFC 9440 §2 and the identity-forwarding
  * digest's Decision), and keep HTTP/2's connection-specific rule for responses (RFC 9113 §8.2.2).
  */
+import { DEFAULT_HEADER_NAMES } from './config.js'
 import type { HeaderNames } from './config.js'
 import {
   serializeByteSequence,
@@ -67,9 +68,12 @@ export interface ForwardedIdentity {
   readonly chain: readonly Uint8Array[]
 }
 
-/** Lower-cased names of every identity field, removed from what clients send. */
+/**
+ * Lower-cased names of every identity field, removed from what clients send: the configured names
+ * and the defaults too (a backend that still reads a default name must not see a client's copy).
+ */
 export function identityFieldNames(names: HeaderNames): Set<string> {
-  return new Set(Object.values(names).map((n) => n.toLowerCase()))
+  return new Set([...Object.values(names), ...Object.values(DEFAULT_HEADER_NAMES)].map((n) => n.toLowerCase()))
 }
 
 /** Inputs of {@link upstreamRequestHeaders}. */
