@@ -36,6 +36,20 @@ export const PKI_KEY_TYPES: readonly PkiKeyType[] = Object.freeze([
   'rsa-pss',
 ])
 
+/** Whether `value` names a key type the test PKI can issue (one of {@link PKI_KEY_TYPES}). */
+export function isPkiKeyType(value: unknown): value is PkiKeyType {
+  return typeof value === 'string' && (PKI_KEY_TYPES as readonly string[]).includes(value)
+}
+
+/**
+ * Throws unless `value` is a {@link PkiKeyType}: callers from JavaScript or a command line can
+ * pass anything, and an unknown type must fail at once rather than leave a promise pending.
+ */
+function checkKeyType(value: unknown, what: string): PkiKeyType {
+  if (isPkiKeyType(value)) return value
+  throw new UsageError(`${what} must be one of ${PKI_KEY_TYPES.join(', ')}, got '${String(value)}'`)
+}
+
 /** Extended key usage OIDs used by the project (RFC 5280 §4.2.1.12). */
 export const EKU = {
   serverAuth: '1.3.6.1.5.5.7.3.1',
@@ -81,6 +95,8 @@ export interface TestCredential {
 /** What {@link createTestPki} builds. */
 export interface TestPki {
   readonly keyType: PkiKeyType
+  /** What distinguishes this PKI's CA names (see {@link TestPkiOptions.name}). */
+  readonly name: string
   /** Self-signed root CA (basicConstraints CA, keyUsage keyCertSign + cRLSign). */
   readonly root: TestCredential
   /** Intermediate CA signed by the root, pathLen 0. */
@@ -185,6 +201,9 @@ function generateKey(type: PkiKeyType): Promise<KeyObject> {
         // No RSASSA-PSS-params in the key: any of rsa_pss_pss_sha256/384/512 may be used with it
         // (RFC 4055 §3.1 lets the parameters be absent).
         return generateKeyPair('rsa-pss', { modulusLength: 2048 }, done)
+      default:
+        // Unreachable for typed callers; keeps the promise from never settling for others.
+        return reject(new UsageError(`unknown test PKI key type '${String(type)}'`))
     }
   })
 }
@@ -366,7 +385,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
       throw new DecodeError('PrivateKey', 0, 'keyPem is not a readable private key', { cause: e })
     }
   } else {
-    key = await generateKey(options.keyType ?? 'p256')
+    key = await generateKey(checkKeyType(options.keyType ?? 'p256', 'keyType'))
   }
   const keyType = pkiKeyType(key)
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' })
@@ -467,6 +486,19 @@ export interface TestPkiOptions {
   readonly keyType?: PkiKeyType
   /** Reference time: certificates are valid from now − 1 h; CAs for 10 years, leaves for 1. */
   readonly now?: Date
+  /**
+   * Distinguishes this PKI's CA names (`CN=h2sc Test Root CA (p256) <name>`). Default: 8 random
+   * hex digits, so two PKIs never share CA names and a certificate from another PKI does not
+   * match a request's certificate_authorities (RFC 8446 §4.2.4) by accident. Pass a fixed name for
+   * reproducible names.
+   */
+  readonly name?: string
+  /**
+   * Validity of the secondary leaves (device, user, origin2), for certificates a policy must
+   * reject (expired, not yet valid). The TLS server certificate keeps the default validity so a
+   * server can still start with it. Each bound defaults to the normal leaf validity.
+   */
+  readonly leafValidity?: { readonly notBefore?: Date; readonly notAfter?: Date }
 }
 
 /**
@@ -481,15 +513,29 @@ export interface TestPkiOptions {
  * @returns the PKI.
  */
 export async function createTestPki(options: TestPkiOptions = {}): Promise<TestPki> {
-  const keyType = options.keyType ?? 'p256'
+  const keyType = checkKeyType(options.keyType ?? 'p256', 'keyType')
   const caKeyType: PkiKeyType = keyType === 'rsa-pss' ? 'rsa' : keyType
   const now = options.now ?? new Date()
+  if (Number.isNaN(now.getTime())) throw new UsageError('now is not a valid date')
+  const name = options.name ?? randomBytes(4).toString('hex')
+  if (!/^[\w .:-]{1,64}$/.test(name)) {
+    throw new UsageError(`name must be 1-64 letters, digits, spaces or . : - _, got '${name}'`)
+  }
   const notBefore = new Date(now.getTime() - HOUR_MS)
   const caNotAfter = new Date(notBefore.getTime() + 10 * 365 * DAY_MS)
   const leafNotAfter = new Date(notBefore.getTime() + 365 * DAY_MS)
+  const secondaryNotBefore = options.leafValidity?.notBefore ?? notBefore
+  const secondaryNotAfter = options.leafValidity?.notAfter ?? leafNotAfter
+  for (const d of [secondaryNotBefore, secondaryNotAfter]) {
+    if (Number.isNaN(d.getTime())) throw new UsageError('leafValidity holds an invalid date')
+  }
+  if (secondaryNotAfter.getTime() < secondaryNotBefore.getTime()) {
+    throw new UsageError('leafValidity.notAfter is before leafValidity.notBefore')
+  }
+  const secondary = { notBefore: secondaryNotBefore, notAfter: secondaryNotAfter }
   const o = 'O=h2sc test'
   const root = await issueCertificate({
-    subject: `CN=h2sc Test Root CA (${keyType}), ${o}`,
+    subject: `CN=h2sc Test Root CA (${keyType}) ${name}, ${o}`,
     keyType: caKeyType,
     basicConstraints: { ca: true },
     keyUsage: ['keyCertSign', 'cRLSign'],
@@ -497,7 +543,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     notAfter: caNotAfter,
   })
   const intermediate = await issueCertificate({
-    subject: `CN=h2sc Test Intermediate CA (${keyType}), ${o}`,
+    subject: `CN=h2sc Test Intermediate CA (${keyType}) ${name}, ${o}`,
     issuer: root,
     keyType: caKeyType,
     basicConstraints: { ca: true, pathLen: 0 },
@@ -524,26 +570,31 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     }),
     leaf({
       subject: `CN=device-${randomBytes(4).toString('hex')}, ${o}`,
+      ...secondary,
       extKeyUsage: [EKU.serverAuth],
     }),
     leaf({
       subject: `CN=user, ${o}`,
+      ...secondary,
       emails: ['user@example.test'],
       extKeyUsage: [EKU.clientAuth],
     }),
     leaf({
       subject: `CN=other.localhost, ${o}`,
+      ...secondary,
       dnsNames: ['other.localhost'],
       extKeyUsage: [EKU.serverAuth],
     }),
   ])
-  return { keyType, root, intermediate, server, device, user, origin2, caPem: root.certPem }
+  return { keyType, name, root, intermediate, server, device, user, origin2, caPem: root.certPem }
 }
 
 /**
- * Writes a PKI as PEM files into `dir` (created if missing): `ca.pem` (root), `intermediate.pem`,
+ * Writes a PKI as PEM files into `dir` (created if missing): `ca.pem` (root) and `ca-key.pem`,
+ * `intermediate.pem` and `intermediate-key.pem` (so more certificates can be issued under them),
  * and for each of server, device, user, origin2 `<name>.pem` (leaf + intermediate) and
- * `<name>-key.pem` (PKCS#8, unencrypted, mode 0600).
+ * `<name>-key.pem`. Keys are PKCS#8, unencrypted, mode 0600. Existing files are overwritten
+ * (`h2sc pki` refuses a non-empty directory unless `--force`).
  *
  * @param pki - from {@link createTestPki}.
  * @param dir - target directory.
@@ -553,7 +604,9 @@ export async function writeTestPki(pki: TestPki, dir: string): Promise<string[]>
   await mkdir(dir, { recursive: true })
   const files: [string, string, number][] = [
     ['ca.pem', pki.caPem, 0o644],
+    ['ca-key.pem', pki.root.keyPem, 0o600],
     ['intermediate.pem', pki.intermediate.certPem, 0o644],
+    ['intermediate-key.pem', pki.intermediate.keyPem, 0o600],
   ]
   for (const name of ['server', 'device', 'user', 'origin2'] as const) {
     files.push([`${name}.pem`, pki[name].chainPem, 0o644])

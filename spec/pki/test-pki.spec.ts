@@ -243,6 +243,64 @@ describe('pki/test-pki', function () {
     })
   })
 
+  describe('options', () => {
+    const code = async (p: Promise<unknown>): Promise<unknown> => {
+      try {
+        await p
+      } catch (e) {
+        return (e as { code?: unknown }).code
+      }
+      return 'settled without error'
+    }
+
+    it('rejects an unknown keyType with ERR_SC_USAGE at once', async () => {
+      const t0 = Date.now()
+      const bad = { keyType: 'foo' } as unknown as Parameters<typeof createTestPki>[0]
+      expect(await code(createTestPki(bad))).to.equal('ERR_SC_USAGE')
+      expect(await code(issueCertificate({ subject: 'CN=x', keyType: 'foo' as PkiKeyType }))).to.equal('ERR_SC_USAGE')
+      expect(Date.now() - t0).to.be.lessThan(1000)
+    })
+
+    it('rejects a name that would not fit a DN, an invalid now and inverted leaf validity', async () => {
+      expect(await code(createTestPki({ name: 'a, CN=b' }))).to.equal('ERR_SC_USAGE')
+      expect(await code(createTestPki({ name: '' }))).to.equal('ERR_SC_USAGE')
+      expect(await code(createTestPki({ now: new Date('nope') }))).to.equal('ERR_SC_USAGE')
+      const notBefore = new Date('2030-01-02T00:00:00Z')
+      const notAfter = new Date('2030-01-01T00:00:00Z')
+      expect(await code(createTestPki({ leafValidity: { notBefore, notAfter } }))).to.equal('ERR_SC_USAGE')
+      expect(await code(createTestPki({ leafValidity: { notAfter: new Date(NaN) } }))).to.equal('ERR_SC_USAGE')
+    })
+
+    it('gives each PKI its own CA names unless a name is passed', async () => {
+      const [a, b, c, d] = await Promise.all([
+        createTestPki(),
+        createTestPki(),
+        createTestPki({ name: 'fixed-1' }),
+        createTestPki({ name: 'fixed-1' }),
+      ])
+      expect(a.root.subject).to.not.equal(b.root.subject)
+      expect(a.intermediate.subject).to.not.equal(b.intermediate.subject)
+      expect(a.root.subject).to.contain(a.name)
+      expect(c.root.subject).to.equal('CN=h2sc Test Root CA (p256) fixed-1, O=h2sc test')
+      expect(d.root.subject).to.equal(c.root.subject)
+      expect(d.intermediate.subject).to.equal('CN=h2sc Test Intermediate CA (p256) fixed-1, O=h2sc test')
+      // A leaf of one PKI does not name the other's intermediate as its issuer.
+      expect(cert(a.user).issuer).to.not.equal(cert(b.intermediate).subject)
+    })
+
+    it('applies leafValidity to device, user and origin2 but not to the TLS server certificate', async () => {
+      const notBefore = new Date('2020-01-01T00:00:00Z')
+      const notAfter = new Date('2020-02-01T00:00:00Z')
+      const pki = await createTestPki({ leafValidity: { notBefore, notAfter } })
+      for (const leaf of [pki.device, pki.user, pki.origin2]) {
+        const c = cert(leaf)
+        expect(new Date(c.validFrom).getTime()).to.equal(notBefore.getTime())
+        expect(new Date(c.validTo).getTime()).to.equal(notAfter.getTime())
+      }
+      expect(new Date(cert(pki.server).validTo).getTime()).to.be.greaterThan(Date.now())
+    })
+  })
+
   describe('writeTestPki', () => {
     let dir = ''
     afterEach(async () => {
@@ -256,7 +314,9 @@ describe('pki/test-pki', function () {
       const written = await writeTestPki(pki, out)
       const names = [
         'ca.pem',
+        'ca-key.pem',
         'intermediate.pem',
+        'intermediate-key.pem',
         'server.pem',
         'server-key.pem',
         'device.pem',
@@ -272,6 +332,11 @@ describe('pki/test-pki', function () {
       expect(await readFile(join(out, 'device.pem'), 'utf8')).to.equal(pki.device.chainPem)
       expect(await readFile(join(out, 'user-key.pem'), 'utf8')).to.equal(pki.user.keyPem)
       expect((await stat(join(out, 'user-key.pem'))).mode & 0o077).to.equal(0)
+      expect(await readFile(join(out, 'ca-key.pem'), 'utf8')).to.equal(pki.root.keyPem)
+      expect(await readFile(join(out, 'intermediate-key.pem'), 'utf8')).to.equal(pki.intermediate.keyPem)
+      for (const k of ['ca-key.pem', 'intermediate-key.pem']) {
+        expect((await stat(join(out, k))).mode & 0o077).to.equal(0)
+      }
     })
   })
 })
