@@ -1,0 +1,385 @@
+/**
+ * undici fetch through SecondaryCertsAgent against our server over real TLS 1.3 on 127.0.0.1:
+ * identities on demand, route protection, declines, timeouts, large bodies, aborts, violations
+ * from a raw misbehaving server, connection reuse for other origins, a CONNECT proxy.
+ */
+import { expect } from 'chai'
+import { createHash } from 'node:crypto'
+import http from 'node:http'
+import type http2 from 'node:http2'
+import net from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { fetch } from 'undici'
+import { createSecureServer, sessionCerts, identitiesOf } from '../../lib/server.js'
+import { SecondaryCertsAgent } from '../../lib/fetch/agent.js'
+import type { SecondaryCertsAgentOptions } from '../../lib/fetch/agent.js'
+import type { ServerCertificateEvent } from '../../lib/binding/attach-client.js'
+import { requireIdentities } from '../../lib/binding/require-identities.js'
+import { createCertificatePolicy } from '../../lib/policy/certificate-policy.js'
+import type { TestPki } from '../../lib/pki/test-pki.js'
+import { purposeRequest } from '../../lib/cli/roles.js'
+import { testPki } from '../support/pki.js'
+import { closeServer, listen, trackSessions } from '../support/h2.js'
+import { Ext, encodeRequestList, extensionSettings, listenRaw } from '../support/raw-peer.js'
+import type { RawServer } from '../support/raw-peer.js'
+
+type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void | Promise<void>
+
+/** The error a rejected fetch carries as `cause`, with its code. */
+async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; cause?: unknown }> {
+  try {
+    await p
+  } catch (e) {
+    const cause = (e as { cause?: unknown }).cause
+    return (cause ?? e) as Error & { code?: string }
+  }
+  throw new Error('fetch did not reject')
+}
+
+describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
+  this.timeout(15000)
+  let pki: TestPki
+  let server: http2.Http2SecureServer | undefined
+  let sessions: Set<http2.Http2Session>
+  let tlsConnections: number
+  let port: number
+  const agents: SecondaryCertsAgent[] = []
+  const closers: (() => Promise<void> | void)[] = []
+
+  before(async () => {
+    pki = await testPki('p256')
+  })
+
+  afterEach(async () => {
+    for (const a of agents.splice(0)) await a.destroy()
+    for (const c of closers.splice(0)) await c()
+    if (server) await closeServer(server, sessions)
+    server = undefined
+  })
+
+  async function start(handler: Handler, options: { originFrame?: boolean; secondary?: boolean } = {}): Promise<void> {
+    server = createSecureServer(
+      {
+        key: pki.server.keyPem,
+        cert: pki.server.chainPem,
+        secondaryCerts: options.secondary ? { serverCertificates: [{ cert: pki.origin2.chainPem, key: pki.origin2.keyPem }] } : {},
+      },
+      (req, res) => void handler(req, res),
+    )
+    sessions = trackSessions(server)
+    tlsConnections = 0
+    server.on('connection', () => tlsConnections++)
+    // RFC 8336: the server lists the origin of its secondary certificate in an ORIGIN frame.
+    if (options.originFrame) server.on('session', (s: http2.ServerHttp2Session) => s.origin(`https://other.localhost:${port}`))
+    port = await listen(server)
+  }
+
+  function agent(options: SecondaryCertsAgentOptions = {}): SecondaryCertsAgent {
+    const a = new SecondaryCertsAgent({
+      ca: pki.caPem,
+      credentials: [
+        { label: 'device', cert: pki.device.chainPem, key: pki.device.keyPem },
+        { label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem },
+      ],
+      ...options,
+    })
+    agents.push(a)
+    return a
+  }
+
+  const whoami: Handler = async (req, res) => {
+    const out = await sessionCerts(req)!.requestIdentities([purposeRequest('device', pki.caPem), purposeRequest('user', pki.caPem)], { timeoutMs: 3000 })
+    res.end(JSON.stringify(out.map((o) => (o.kind === 'identity' ? o.label : 'declined'))))
+  }
+
+  it('presents device and user identities when the server asks, with no session code', async () => {
+    await start(whoami)
+    const dispatcher = agent()
+    const r = await fetch(`https://127.0.0.1:${port}/whoami`, { dispatcher })
+    expect(r.status).to.equal(200)
+    expect(await r.json()).to.deep.equal(['device', 'user'])
+    const conn = dispatcher.connections[0]!
+    expect(conn.certs.answers.map((a) => a.label)).to.deep.equal(['device', 'user'])
+  })
+
+  it('keeps one connection for many requests; identities stay on it', async () => {
+    await start(async (req, res) => {
+      if (req.url === '/login') await sessionCerts(req)!.requestIdentities([purposeRequest('user', pki.caPem)])
+      res.end(identitiesOf(req).map((i) => i.label).join(','))
+    })
+    const dispatcher = agent()
+    expect(await (await fetch(`https://127.0.0.1:${port}/login`, { dispatcher })).text()).to.equal('user')
+    const again = await Promise.all([1, 2, 3].map(async (i) => (await fetch(`https://127.0.0.1:${port}/after/${i}`, { dispatcher })).text()))
+    expect(again).to.deep.equal(['user', 'user', 'user'])
+    expect(tlsConnections).to.equal(1)
+  })
+
+  it('reaches a protected route: 200 with both identities, 403 problem+json with one declined', async () => {
+    const policy = createCertificatePolicy({ anchors: [pki.caPem], preset: 'frank' })
+    const guard = requireIdentities({ needs: [{ label: 'device' }, { label: 'user' }], policy, requestAnchors: [pki.caPem], timeoutMs: 3000 })
+    await start(async (req, res) => {
+      if (!(await guard(req, res))) return
+      res.end('welcome')
+    })
+    const full = await fetch(`https://127.0.0.1:${port}/protected`, { dispatcher: agent() })
+    expect(full.status).to.equal(200)
+    expect(await full.text()).to.equal('welcome')
+    const userOnly = agent({ credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }], secondaryCerts: { credentialLimit: 2 } })
+    const denied = await fetch(`https://127.0.0.1:${port}/protected`, { dispatcher: userOnly })
+    expect(denied.status).to.equal(403)
+    expect(denied.headers.get('content-type')).to.equal('application/problem+json')
+    const body = (await denied.json()) as { missing: { label: string; reason: string }[] }
+    expect(body.missing.map((m) => [m.label, m.reason])).to.deep.equal([['device', 'declined']])
+  })
+
+  it('declines with empty authenticators when the selector says no', async () => {
+    await start(whoami)
+    const r = await fetch(`https://127.0.0.1:${port}/whoami`, { dispatcher: agent({ select: () => null }) })
+    expect(await r.json()).to.deep.equal(['declined', 'declined'])
+  })
+
+  it('server-side timeout: a selector slower than the server waits gets the server answer, not a hang', async () => {
+    await start(async (req, res) => {
+      try {
+        await sessionCerts(req)!.requestIdentities([purposeRequest('user', pki.caPem)], { timeoutMs: 200 })
+        res.end('answered')
+      } catch (e) {
+        res.writeHead(504)
+        res.end((e as { code?: string }).code)
+      }
+    })
+    const slow = agent({ select: (_info, creds) => new Promise((resolve) => setTimeout(() => resolve(creds[1] ?? null), 800)) })
+    const r = await fetch(`https://127.0.0.1:${port}/slow`, { dispatcher: slow })
+    expect(r.status).to.equal(504)
+    expect(await r.text()).to.equal('ERR_SC_TIMEOUT')
+  })
+
+  it('client-side headers timeout rejects the fetch with undici HeadersTimeoutError', async () => {
+    await start(() => {})
+    const dispatcher = agent({ client: { headersTimeout: 300 } })
+    const cause = await rejection(fetch(`https://127.0.0.1:${port}/never`, { dispatcher }))
+    expect(cause.code).to.equal('UND_ERR_HEADERS_TIMEOUT')
+  })
+
+  it('carries large bodies both ways (1 MiB up, 4 MiB down) after authenticating', async () => {
+    await start(async (req, res) => {
+      await sessionCerts(req)!.requestIdentities([purposeRequest('device', pki.caPem)])
+      const h = createHash('sha256')
+      let n = 0
+      for await (const c of req) {
+        h.update(c as Buffer)
+        n += (c as Buffer).length
+      }
+      res.setHeader('x-upload', `${n}:${h.digest('hex')}`)
+      res.end(Buffer.alloc(4 * 1024 * 1024, 0x61))
+    })
+    const up = Buffer.alloc(1024 * 1024)
+    for (let i = 0; i < up.length; i++) up[i] = i % 251
+    const r = await fetch(`https://127.0.0.1:${port}/upload`, { method: 'POST', body: up, dispatcher: agent() })
+    expect(r.headers.get('x-upload')).to.equal(`${up.length}:${createHash('sha256').update(up).digest('hex')}`)
+    const down = Buffer.from(await r.arrayBuffer())
+    expect(down.length).to.equal(4 * 1024 * 1024)
+    expect(down.every((b) => b === 0x61)).to.equal(true)
+  })
+
+  it('aborts a request with an AbortSignal; the connection serves the next request', async () => {
+    await start(async (req, res) => {
+      if (req.url === '/hang') {
+        res.write('partial')
+        return
+      }
+      res.end('ok')
+    })
+    const dispatcher = agent()
+    const ac = new AbortController()
+    const r = await fetch(`https://127.0.0.1:${port}/hang`, { dispatcher, signal: ac.signal })
+    const reading = r.text()
+    ac.abort()
+    const err = await rejection(reading)
+    expect(err.name).to.equal('AbortError')
+    expect(await (await fetch(`https://127.0.0.1:${port}/next`, { dispatcher })).text()).to.equal('ok')
+    expect(tlsConnections).to.equal(1)
+  })
+
+  it('follows redirects across paths of the same origin', async () => {
+    await start(async (req, res) => {
+      if (req.url === '/old') {
+        res.writeHead(302, { location: '/new' })
+        res.end()
+        return
+      }
+      await whoami(req, res)
+    })
+    const r = await fetch(`https://127.0.0.1:${port}/old`, { dispatcher: agent() })
+    expect(r.redirected).to.equal(true)
+    expect(await r.json()).to.deep.equal(['device', 'user'])
+  })
+
+  it('a violation by a raw server rejects the fetch with the typed ProtocolError as cause', async () => {
+    const rs: RawServer = await listenRaw({ key: pki.server.keyPem, cert: pki.server.chainPem, settings: extensionSettings(1), autoRespond: false })
+    closers.push(() => rs.close())
+    const dispatcher = agent()
+    const pending = fetch(`https://127.0.0.1:${rs.port}/x`, { dispatcher })
+    const peer = await rs.peer(0)
+    await peer.waitForSettings()
+    // CLIENT -00 §4.1.1: AUTHENTICATOR_REQUESTS on a non-zero stream is a connection error.
+    peer.sendFrame(Ext.AUTHENTICATOR_REQUESTS, 0, 1, encodeRequestList([peer.ea().request()]))
+    const cause = await rejection(pending)
+    expect(cause.code).to.equal('ERR_SC_PROTOCOL')
+    expect((cause as unknown as { http2Code: number }).http2Code).to.equal(0x1)
+    expect((cause as unknown as { violation: string }).violation).to.equal('authenticator-requests-on-stream')
+    expect(await peer.waitForClose(2000)).to.equal(true)
+  })
+
+  it('advertises both settings in its first SETTINGS frame (nghttp2 does not know them)', async () => {
+    const rs: RawServer = await listenRaw({ key: pki.server.keyPem, cert: pki.server.chainPem, settings: extensionSettings(1) })
+    closers.push(() => rs.close())
+    const r = await fetch(`https://127.0.0.1:${rs.port}/x`, { dispatcher: agent() })
+    expect(r.status).to.equal(200)
+    const peer = await rs.peer(0)
+    const first = peer.peerSettings[0]!
+    expect(first).to.deep.include.members([
+      [Ext.SETTINGS_HTTP_CLIENT_CERT_AUTH, 2],
+      [Ext.SETTINGS_HTTP_SERVER_CERT_AUTH, 1],
+    ])
+  })
+
+  it('goes through an HTTP CONNECT proxy given as connect (the tunnel is wrapped, not replaced)', async () => {
+    await start(whoami)
+    const tunnels: string[] = []
+    const proxy = http.createServer((_req, res) => res.writeHead(405).end())
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '')
+      const [host, p] = (req.url ?? '').split(':')
+      // Only loopback targets: the proxy maps every name to 127.0.0.1.
+      void host
+      const upstream = net.connect(Number(p), '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        if (head.length) upstream.write(head)
+        upstream.pipe(client)
+        client.pipe(upstream)
+      })
+      upstream.on('error', () => client.destroy())
+      client.on('error', () => upstream.destroy())
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()))
+    closers.push(() => new Promise<void>((resolve) => proxy.close(() => resolve())))
+    closers.push(() => proxy.closeAllConnections())
+    const proxyPort = (proxy.address() as AddressInfo).port
+    const dispatcher = agent({
+      connect: (t) =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `${t.hostname}:${t.port}` })
+          req.once('connect', (res, socket) => (res.statusCode === 200 ? resolve(socket) : reject(new Error(`proxy said ${res.statusCode}`))))
+          req.once('error', reject)
+          req.end()
+        }),
+    })
+    const r = await fetch(`https://localhost:${port}/whoami`, { dispatcher })
+    expect(await r.json()).to.deep.equal(['device', 'user'])
+    expect(tunnels).to.deep.equal([`localhost:${port}`])
+  })
+
+  it("Node's global fetch (its bundled undici) accepts the agent", async () => {
+    await start(whoami)
+    const r = await globalThis.fetch(`https://127.0.0.1:${port}/whoami`, { dispatcher: agent() } as RequestInit)
+    expect(await r.json()).to.deep.equal(['device', 'user'])
+  })
+
+  describe('connection reuse for origins proved by SERVER_CERTIFICATE (SERVER -02 §3.2, §7.1)', () => {
+    const other = (): string => `https://other.localhost:${port}/who`
+    const authorityEcho: Handler = (req, res) => res.end(`${String(req.headers[':authority'])} ${req.socket.remotePort}`)
+
+    /** An agent that connects every name to 127.0.0.1 and resolves names by a table. */
+    function coalescingAgent(dnsTable: Record<string, string[]>, more: SecondaryCertsAgentOptions = {}) {
+      const accepted: ServerCertificateEvent[] = []
+      let notify: (() => void) | undefined
+      const a = agent({
+        connect: (t) => net.connect(t.port, '127.0.0.1'),
+        coalescing: { lookup: async (h) => dnsTable[h] ?? [], ...((more.coalescing || {}) as object) },
+        onServerCertificate: (ev) => {
+          accepted.push(ev)
+          notify?.()
+        },
+        ...(more.coalescing === false ? { coalescing: false } : {}),
+        ...(more.client ? { client: more.client } : {}),
+      })
+      const certificate = (): Promise<void> =>
+        accepted.some((e) => e.accepted) ? Promise.resolve() : new Promise<void>((resolve) => (notify = resolve))
+      return { a, certificate, accepted }
+    }
+
+    it('with the ORIGIN frame listing it: the request goes over the same connection with its :authority', async () => {
+      await start(authorityEcho, { secondary: true, originFrame: true })
+      const { a, certificate } = coalescingAgent({})
+      const first = await (await fetch(`https://localhost:${port}/who`, { dispatcher: a })).text()
+      await certificate()
+      await originSetOf(a)
+      const second = await (await fetch(other(), { dispatcher: a })).text()
+      expect(second.split(' ')[0]).to.equal(`other.localhost:${port}`)
+      expect(second.split(' ')[1]).to.equal(first.split(' ')[1])
+      expect(tlsConnections).to.equal(1)
+    })
+
+    it('without ORIGIN, when DNS for the host includes the connected address', async () => {
+      await start(authorityEcho, { secondary: true })
+      const { a, certificate } = coalescingAgent({ 'other.localhost': ['127.0.0.1'] })
+      const first = await (await fetch(`https://localhost:${port}/who`, { dispatcher: a })).text()
+      await certificate()
+      const second = await (await fetch(other(), { dispatcher: a })).text()
+      expect(second).to.equal(`other.localhost:${port} ${first.split(' ')[1]}`)
+      expect(tlsConnections).to.equal(1)
+    })
+
+    it('without ORIGIN and with DNS elsewhere: a new connection, never the proved one', async () => {
+      await start(authorityEcho, { secondary: true })
+      const { a, certificate } = coalescingAgent({ 'other.localhost': ['192.0.2.7'] })
+      await fetch(`https://localhost:${port}/who`, { dispatcher: a })
+      await certificate()
+      // The new connection asks for other.localhost by SNI; this server only has the localhost
+      // certificate, so the TLS check fails: proof the request did not go over the first one.
+      const cause = await rejection(fetch(other(), { dispatcher: a }))
+      expect(cause.code).to.equal('ERR_TLS_CERT_ALTNAME_INVALID')
+      expect(tlsConnections).to.equal(2)
+    })
+
+    it('never for a host no accepted certificate covers, whatever DNS says', async () => {
+      await start(authorityEcho, { secondary: true })
+      const { a, certificate } = coalescingAgent({ 'evil.localhost': ['127.0.0.1'] })
+      await fetch(`https://localhost:${port}/who`, { dispatcher: a })
+      await certificate()
+      const cause = await rejection(fetch(`https://evil.localhost:${port}/who`, { dispatcher: a }))
+      expect(cause.code).to.equal('ERR_TLS_CERT_ALTNAME_INVALID')
+      expect(tlsConnections).to.equal(2)
+    })
+
+    it('with coalescing off: a new connection even when DNS matches', async () => {
+      await start(authorityEcho, { secondary: true })
+      const { a, certificate } = coalescingAgent({ 'other.localhost': ['127.0.0.1'] }, { coalescing: false })
+      await fetch(`https://localhost:${port}/who`, { dispatcher: a })
+      await certificate()
+      const cause = await rejection(fetch(other(), { dispatcher: a }))
+      expect(cause.code).to.equal('ERR_TLS_CERT_ALTNAME_INVALID')
+      expect(tlsConnections).to.equal(2)
+    })
+
+    it('forgets the origins when the connection closes (never assumed co-located later)', async () => {
+      await start(authorityEcho, { secondary: true })
+      const { a, certificate } = coalescingAgent({ 'other.localhost': ['127.0.0.1'] })
+      await fetch(`https://localhost:${port}/who`, { dispatcher: a })
+      await certificate()
+      const conn = a.connections[0]!
+      for (const s of sessions) s.destroy()
+      await new Promise<void>((resolve) => (conn.closed ? resolve() : conn.once('close', () => resolve())))
+      expect(a.connections).to.have.length(0)
+      const cause = await rejection(fetch(other(), { dispatcher: a }))
+      expect(cause.code).to.equal('ERR_TLS_CERT_ALTNAME_INVALID')
+    })
+
+    async function originSetOf(a: SecondaryCertsAgent): Promise<void> {
+      const conn = a.connections[0]!
+      if (conn.originSet) return
+      await new Promise<void>((resolve) => conn.once('origin', () => resolve()))
+    }
+  })
+})
