@@ -116,3 +116,9 @@ export type {
 export { identityKind } from './policy/eku.js'
 export type { FrameLogEntry } from './binding/frame-log.js'
 export { isResponseGone } from './binding/require-identities.js'
+
+// fetch(): an undici Dispatcher with secondary certificates (issue 12).
+export { SecondaryCertsAgent } from './fetch/agent.js'
+export type { SecondaryCertsAgentOptions, AgentConnect, ConnectTarget, CoalescingOptions } from './fetch/agent.js'
+export { SecondaryCertsConnection } from './fetch/connection.js'
+export { decodeOriginFrame, encodeOriginFrame, ORIGIN_FRAME_TYPE } from './wire/h2/origin-frame.js'

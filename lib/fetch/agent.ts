@@ -15,6 +15,7 @@
  * address (each check configurable). Origins learned on a connection go away with it.
  */
 import dns from 'node:dns'
+import type { EventEmitter } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
@@ -275,6 +276,13 @@ export class SecondaryCertsAgent extends Dispatcher {
         )
       },
     })
+    // Client events reach the agent's listeners as with undici's Agent (`drain` matters to
+    // callers that saw dispatch() return false).
+    const from = made as unknown as EventEmitter
+    const to = this as unknown as EventEmitter
+    for (const event of ['drain', 'connect', 'disconnect', 'connectionError']) {
+      from.on(event, (o: URL, targets: readonly unknown[], ...rest: unknown[]) => to.emit(event, o, [this, ...targets], ...rest))
+    }
     this.clients.set(key, made)
     return made
   }

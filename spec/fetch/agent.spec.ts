@@ -145,7 +145,7 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
         res.end('answered')
       } catch (e) {
         res.writeHead(504)
-        res.end((e as { code?: string }).code)
+        res.end(String((e as { code?: string }).code))
       }
     })
     const slow = agent({ select: (_info, creds) => new Promise((resolve) => setTimeout(() => resolve(creds[1] ?? null), 800)) })
@@ -282,13 +282,27 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
 
   it("Node's global fetch (its bundled undici) accepts the agent", async () => {
     await start(whoami)
-    const r = await globalThis.fetch(`https://127.0.0.1:${port}/whoami`, { dispatcher: agent() } as RequestInit)
+    const r = await globalThis.fetch(`https://127.0.0.1:${port}/whoami`, { dispatcher: agent() } as unknown as RequestInit)
     expect(await r.json()).to.deep.equal(['device', 'user'])
+  })
+
+  it('the README fetch snippet runs as written (device + user)', async () => {
+    const setup = await import('../../examples/readme/setup.js')
+    const { readmeFetch } = await import('../../examples/readme/fetch.js')
+    server = createSecureServer({ key: setup.key, cert: setup.cert }, async (req, res) => {
+      const out = await sessionCerts(req)!.requestIdentities([purposeRequest('device', setup.caPem), purposeRequest('user', setup.caPem)])
+      res.end(out.map((o) => o.kind).join(','))
+    })
+    sessions = trackSessions(server)
+    port = await listen(server)
+    const r = await readmeFetch(`https://127.0.0.1:${port}`)
+    agents.push(r.dispatcher)
+    expect([r.status, r.body]).to.deep.equal([200, 'identity,identity'])
   })
 
   describe('connection reuse for origins proved by SERVER_CERTIFICATE (SERVER -02 §3.2, §7.1)', () => {
     const other = (): string => `https://other.localhost:${port}/who`
-    const authorityEcho: Handler = (req, res) => res.end(`${String(req.headers[':authority'])} ${req.socket.remotePort}`)
+    const authorityEcho: Handler = (req, res) => void res.end(`${String(req.headers[':authority'])} ${req.socket.remotePort}`)
 
     /** An agent that connects every name to 127.0.0.1 and resolves names by a table. */
     function coalescingAgent(dnsTable: Record<string, string[]>, more: SecondaryCertsAgentOptions = {}) {
