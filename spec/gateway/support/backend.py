@@ -181,8 +181,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # Clients that vanish mid-body are part of the tests; nothing to report.
+        pass
+
+
 if __name__ == "__main__":
-    srv = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
+    srv = QuietServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Handler)
     srv.daemon_threads = True
     print("listening on %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
