@@ -122,3 +122,11 @@ export { SecondaryCertsAgent } from './fetch/agent.js'
 export type { SecondaryCertsAgentOptions, AgentConnect, ConnectTarget, CoalescingOptions } from './fetch/agent.js'
 export { SecondaryCertsConnection } from './fetch/connection.js'
 export { decodeOriginFrame, encodeOriginFrame, ORIGIN_FRAME_TYPE } from './wire/h2/origin-frame.js'
+
+// Gateway and sidecar (issue 13): reverse proxy forwarding validated identities; client-side twin.
+export { createGateway, Gateway } from './gateway/gateway.js'
+export type { GatewayOptions, AccessLogEntry } from './gateway/gateway.js'
+export type { RouteConfig, NeedConfig, HeaderNames, GatewayLimits, GatewayFileConfig } from './gateway/config.js'
+export { DEFAULT_HEADER_NAMES } from './gateway/config.js'
+export { createSidecar, Sidecar } from './sidecar/sidecar.js'
+export type { SidecarOptions, SidecarAccessEntry } from './sidecar/sidecar.js'

@@ -89,7 +89,14 @@ describe('gateway: streaming bodies and upstream kinds', function () {
   })
 
   async function start(upstream: string, more: Partial<Parameters<typeof createGateway>[0]> = {}): Promise<http2.ClientHttp2Session> {
-    gw = createGateway({ cert: pki.server.chainPem, key: pki.server.keyPem, ca: pki.caPem, upstream, require: ['device', 'user'], limits: { identityTimeoutMs: 3000 }, ...more })
+    gw = createGateway({
+      cert: pki.server.chainPem,
+      key: pki.server.keyPem,
+      ca: pki.caPem,
+      ...(more.routes ? {} : { upstream, require: ['device', 'user'] }),
+      limits: { identityTimeoutMs: 3000 },
+      ...more,
+    })
     const port = (await gw.listen()).port
     const s = deviceUserClient(`https://127.0.0.1:${port}`, pki)
     sessions.push(s)
@@ -169,7 +176,6 @@ describe('gateway: streaming bodies and upstream kinds', function () {
     }))
     const port = (up.address() as AddressInfo).port
     const s = await start(`https://127.0.0.1:${port}`, {
-      upstream: undefined,
       routes: [{ prefix: '/', upstream: `https://127.0.0.1:${port}`, require: ['device', 'user'], upstreamCa: pki.caPem }],
     })
     const r = await fetchH2(s, '/secure')
