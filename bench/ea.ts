@@ -11,7 +11,7 @@ import type { CryptoProvider } from '../lib/crypto/provider.js'
 import { createTestPki } from '../lib/pki/test-pki.js'
 import type { PkiKeyType } from '../lib/pki/test-pki.js'
 import { schemeInfo, schemeName } from '../lib/wire/tls/signature-scheme.js'
-import { fakeExporter } from '../spec/support/fake-exporter.js'
+import { fakeExporter } from '../interop/support/fake-exporter.js'
 
 export interface EaBenchRow {
   scheme: string

@@ -21,8 +21,18 @@ import { createSecureServer, sessionCerts } from '../lib/binding/attach-server.j
 import { connect } from '../lib/binding/attach-client.js'
 import { createTestPki, writeTestPki } from '../lib/pki/test-pki.js'
 import type { TestPki } from '../lib/pki/test-pki.js'
-import { purposeRequest } from '../lib/cli/roles.js'
-import { connected, get, listen } from '../spec/support/h2.js'
+import type { IdentityRequest } from '../lib/binding/attach-server.js'
+import { pemToDerChain } from '../lib/binding/credentials.js'
+import { certificateAuthoritiesFromAnchors, ekuOidFilter } from '../lib/policy/certificate-policy.js'
+import { connected, get, listen } from '../interop/support/h2.js'
+
+/**
+ * A request for one purpose under `caPem` (certificate_authorities + EKU oid_filters, RFC 8446
+ * §4.2.4-§4.2.5), built from the public policy functions rather than the CLI's internals.
+ */
+function purposeRequest(purpose: 'device' | 'user', caPem: string): IdentityRequest {
+  return { label: purpose, certificateAuthorities: certificateAuthoritiesFromAnchors(pemToDerChain(caPem)), oidFilters: [ekuOidFilter(purpose)] }
+}
 
 export interface H2Bench {
   throughput: { body: string; variant: string; plainRps: number; extensionRps: number; ratio: number; plainCpuUs: number; extensionCpuUs: number; cpuRatio: number }[] | { skipped: string }

@@ -1,11 +1,11 @@
 /**
- * Interop endpoint: the raw-frame client (spec/support/raw-peer.ts) — hand-built frames over
+ * Interop endpoint: the raw-frame client (lib/conformance/raw-peer.ts) — hand-built frames over
  * TLS 1.3 against a server, for the server-detected error paths and a plain request.
  */
 import { loadCredential } from '../../lib/binding/credentials.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
-import { Ext, SETTINGS_MAX_FRAME_SIZE, connectRaw, decodeRequestList, encodeRequestList, extensionSettings, responseStatus } from '../../spec/support/raw-peer.js'
-import type { RawPeer } from '../../spec/support/raw-peer.js'
+import { Ext, SETTINGS_MAX_FRAME_SIZE, connectRaw, decodeRequestList, encodeRequestList, extensionSettings, responseStatus } from '../../lib/conformance/raw-peer.js'
+import type { RawPeer } from '../../lib/conformance/raw-peer.js'
 import { scenarioByName } from '../scenarios.js'
 import { finish, pki, port, scenarioName, unsupported } from './common.js'
 

@@ -1,12 +1,12 @@
 /**
- * Interop endpoint: the raw-frame server (spec/support/raw-peer.ts). On the first connection it
+ * Interop endpoint: the raw-frame server (lib/conformance/raw-peer.ts). On the first connection it
  * waits for the client's SETTINGS, then misbehaves as the scenario says and reports the GOAWAY
  * code it got back.
  */
 import { loadCredential } from '../../lib/binding/credentials.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
-import { Ext, encodeRequestList, extensionSettings, listenRaw } from '../../spec/support/raw-peer.js'
-import type { RawPeer } from '../../spec/support/raw-peer.js'
+import { Ext, encodeRequestList, extensionSettings, listenRaw } from '../../lib/conformance/raw-peer.js'
+import type { RawPeer } from '../../lib/conformance/raw-peer.js'
 import { scenarioByName } from '../scenarios.js'
 import { log, pki, scenarioName, serverResult, unsupported } from './common.js'
 

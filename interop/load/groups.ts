@@ -17,8 +17,8 @@ import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import type { Credential } from '../../lib/ea/authenticators.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { DEFAULT_CODEPOINTS } from '../../lib/config.js'
-import { connectRaw, decodeRequestList, encodeFrame, encodePing, extensionSettings, Flag, FrameType, responseStatus } from '../../spec/support/raw-peer.js'
-import type { RawPeer } from '../../spec/support/raw-peer.js'
+import { connectRaw, decodeRequestList, encodeFrame, encodePing, extensionSettings, Flag, FrameType, responseStatus } from '../../lib/conformance/raw-peer.js'
+import type { RawPeer } from '../../lib/conformance/raw-peer.js'
 
 export interface GroupStats {
   connections: number

@@ -28,6 +28,8 @@ import type { Decision } from '../policy/eku.js'
 import { createTestPki, writeTestPki } from '../pki/test-pki.js'
 import { inspectBytes } from './inspect.js'
 import { describeRole, purposeRequest } from './roles.js'
+import { formatResults, runConformanceClient, runConformanceServer } from '../conformance/conformance.js'
+import type { ConformanceResult } from '../conformance/conformance.js'
 
 class CliError extends Error {}
 
@@ -555,20 +557,8 @@ export async function main(argv: string[]): Promise<number> {
       return d['ok'] ? 0 : 1
     }
     case 'conformance': {
-      // The conformance harness lives in interop/ (a checkout, run through tsx); the specifier is
-      // not a literal so the lib build does not pull it in.
-      const spec = '../../interop/conformance.js'
-      type Result = { result: string }
-      let mod: {
-        runConformanceServer(url: string, o: object): Promise<Result[]>
-        runConformanceClient(port: number, o: object): Promise<Result[]>
-        formatResults(r: readonly Result[]): string
-      }
-      try {
-        mod = (await import(spec)) as typeof mod
-      } catch {
-        throw new CliError('conformance mode needs a source checkout (interop/conformance.ts)')
-      }
+      type Result = ConformanceResult
+      const mod = { runConformanceServer, runConformanceClient, formatResults }
       const [mode, ...args] = rest
       const { values, positionals } = parseArgs({
         args,

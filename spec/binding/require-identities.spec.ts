@@ -10,7 +10,7 @@ import type { IdentityRequirement, RequirementResult } from '../../lib/binding/r
 import { EKU, issueCertificate } from '../../lib/pki/test-pki.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 
 describe('binding/require-identities', function () {
   this.timeout(15000)

@@ -11,7 +11,7 @@ import { encodeCertificateRequest } from '../../lib/wire/tls/certificate-request
 import { encodeAuthenticatorRequests } from '../../lib/wire/h2/authenticator-requests-frame.js'
 import { encodeFrameHeader } from '../../lib/wire/h2/frame-header.js'
 import { ekuOidFilter } from '../../lib/policy/certificate-policy.js'
-import { get } from '../support/h2.js'
+import { get } from '../../interop/support/h2.js'
 
 const BIN = fileURLToPath(new URL('../../bin/h2sc.js', import.meta.url))
 

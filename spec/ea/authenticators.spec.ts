@@ -10,7 +10,7 @@ import { encodeCertificateRequest } from '../../lib/wire/tls/certificate-request
 import { ExtensionType } from '../../lib/wire/tls/extensions.js'
 import { SignatureScheme } from '../../lib/wire/tls/signature-scheme.js'
 import { finishedMac, signedContent, deriveKeys } from '../../lib/ea/transcript.js'
-import { fakeExporter } from '../support/fake-exporter.js'
+import { fakeExporter } from '../../interop/support/fake-exporter.js'
 import { testPki } from '../support/pki.js'
 import type { Exporter } from '../../lib/ea/exporter.js'
 

@@ -6,7 +6,7 @@ import { connect, clientCerts } from '../../lib/client.js'
 import type { RequestInfo } from '../../lib/client.js'
 import { ekuOidFilter } from '../../lib/policy/certificate-policy.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 
 describe('integration: server and client API shape', function () {
   this.timeout(15000)

@@ -1,15 +1,15 @@
 /**
- * The conformance mode (interop/conformance.ts) against our own server and client: every check
+ * The conformance mode (lib/conformance/conformance.ts) against our own server and client: every check
  * passes (or is skipped with a reason), each result names a draft section.
  */
 import { expect } from 'chai'
 import type http2 from 'node:http2'
 import { createSecureServer, sessionCerts } from '../../lib/server.js'
 import { connect } from '../../lib/client.js'
-import { CLIENT_CHECK_NAMES, SERVER_CHECK_NAMES, formatResults, runConformanceClient, runConformanceServer } from '../../interop/conformance.js'
-import type { ConformanceResult } from '../../interop/conformance.js'
+import { CLIENT_CHECK_NAMES, SERVER_CHECK_NAMES, formatResults, runConformanceClient, runConformanceServer } from '../../lib/conformance/conformance.js'
+import type { ConformanceResult } from '../../lib/conformance/conformance.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, listen, trackSessions } from '../support/h2.js'
+import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
 
 function expectAllPass(results: readonly ConformanceResult[], names: readonly { check: string }[]): void {
   expect(results.map((r) => r.check)).to.deep.equal(names.map((n) => n.check))

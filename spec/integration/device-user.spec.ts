@@ -4,7 +4,7 @@ import { createSecureServer, sessionCerts, identitiesOf } from '../../lib/server
 import { connect, clientCerts } from '../../lib/client.js'
 import type { ServerCertificateEvent } from '../../lib/client.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 import { purposeRequest } from '../../lib/cli/roles.js'
 
 describe('integration: device + user identities over real TLS 1.3 and node:http2', function () {

@@ -10,7 +10,7 @@ import { DEFAULT_CODEPOINTS } from '../../lib/config.js'
 import { createCertificatePolicy } from '../../lib/policy/certificate-policy.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
-import { connected, get } from '../support/h2.js'
+import { connected, get } from '../../interop/support/h2.js'
 
 type H2App = FastifyInstance<http2.Http2SecureServer, http2.Http2ServerRequest, http2.Http2ServerResponse>
 

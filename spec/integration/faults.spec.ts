@@ -5,7 +5,7 @@ import type { LoadServerCounters } from '../../interop/load/server.js'
 import { newGroupStats, runAuthSlot, runControlSlot, runFloodSlot, runSilentSlot, runVanishSlot } from '../../interop/load/groups.js'
 import type { GroupStats, LoadTarget } from '../../interop/load/groups.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, listen, trackSessions } from '../support/h2.js'
+import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
 
 /** Small, fast versions of the load run's fault groups (`npm run load` does the big ones). */
 describe('integration: faults leave other connections untouched', function () {

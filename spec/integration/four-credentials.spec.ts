@@ -10,7 +10,7 @@ import { purposeRequest } from '../../lib/cli/roles.js'
 import { EKU, issueCertificate } from '../../lib/pki/test-pki.js'
 import type { TestCredential } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 
 /**
  * Issue 4 item 3: the server shapes each request with certificate_authorities (RFC 8446 §4.2.4)

@@ -6,7 +6,7 @@ import type { ServerCertificateEvent } from '../../lib/client.js'
 import { loadCredential } from '../../lib/binding/credentials.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 
 /** A chain padded with repeated CA certificates: still valid, but over 16 KB on the wire. */
 async function bigChain(which: 'origin2' | 'user'): Promise<{ cert: Uint8Array[]; key: string }> {

@@ -14,7 +14,7 @@ import http2 from 'node:http2'
 import { createSecureServer, sessionCerts } from '../../lib/server.js'
 import { connect } from '../../lib/client.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 
 interface Run {
   code: number

@@ -10,7 +10,7 @@ import { requireIdentities, requireIdentitiesOnStream } from '../../lib/binding/
 import type { IdentityRequirement, MissingNeed } from '../../lib/binding/require-identities.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 
 const AUTH_REQUESTS = DEFAULT_CODEPOINTS.frameAuthenticatorRequests
 

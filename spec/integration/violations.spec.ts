@@ -17,7 +17,7 @@ import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { encodeCertificateRequest } from '../../lib/wire/tls/certificate-request.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, connected, get, listen, trackSessions } from '../support/h2.js'
+import { closeServer, connected, get, listen, trackSessions } from '../../interop/support/h2.js'
 import {
   Ext,
   FrameType,
@@ -29,8 +29,8 @@ import {
   encodeRequestList,
   extensionSettings,
   listenRaw,
-} from '../support/raw-peer.js'
-import type { RawPeer, RawServer, SettingsEntries } from '../support/raw-peer.js'
+} from '../../lib/conformance/raw-peer.js'
+import type { RawPeer, RawServer, SettingsEntries } from '../../lib/conformance/raw-peer.js'
 
 const PROTOCOL_ERROR = H2Error.PROTOCOL_ERROR
 const FRAME_SIZE_ERROR = H2Error.FRAME_SIZE_ERROR

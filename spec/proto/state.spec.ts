@@ -10,7 +10,7 @@ import type { Codepoints } from '../../lib/config.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { encodeAuthenticatorRequests } from '../../lib/wire/h2/authenticator-requests-frame.js'
 import { encodeCertificateRequest } from '../../lib/wire/tls/certificate-request.js'
-import { fakeExporter } from '../support/fake-exporter.js'
+import { fakeExporter } from '../../interop/support/fake-exporter.js'
 import { testPki } from '../support/pki.js'
 
 const CP = DEFAULT_CODEPOINTS

@@ -11,12 +11,12 @@
  * overridden to match the implementation under test.
  */
 import { X509Certificate } from 'node:crypto'
-import { resolveCodepoints } from '../lib/config.js'
-import type { Codepoints } from '../lib/config.js'
-import { loadCredential } from '../lib/binding/credentials.js'
-import { nodeCrypto } from '../lib/crypto/node-provider.js'
-import { createTestPki } from '../lib/pki/test-pki.js'
-import { encodeCertificateRequest } from '../lib/wire/tls/certificate-request.js'
+import { resolveCodepoints } from '../config.js'
+import type { Codepoints } from '../config.js'
+import { loadCredential } from '../binding/credentials.js'
+import { nodeCrypto } from '../crypto/node-provider.js'
+import { createTestPki } from '../pki/test-pki.js'
+import { encodeCertificateRequest } from '../wire/tls/certificate-request.js'
 import {
   FrameType,
   H2Error,
@@ -26,8 +26,8 @@ import {
   encodeRequestList,
   encodeResponse200,
   listenRaw,
-} from '../spec/support/raw-peer.js'
-import type { Frame, GoawayInfo, RawPeer } from '../spec/support/raw-peer.js'
+} from './raw-peer.js'
+import type { Frame, GoawayInfo, RawPeer } from './raw-peer.js'
 
 /** One check's outcome. `skipped`: the peer did not advertise what the check needs. */
 export interface ConformanceResult {

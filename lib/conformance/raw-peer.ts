@@ -13,8 +13,8 @@
 import { EventEmitter } from 'node:events'
 import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
-import { ExportedAuthenticators } from '../../lib/ea/authenticators.js'
-import type { CryptoProvider } from '../../lib/crypto/provider.js'
+import { ExportedAuthenticators } from '../ea/authenticators.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 /** RFC 9113 §3.4 client connection preface. */
 export const PREFACE: Buffer = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
