@@ -19,9 +19,9 @@ import { createCertificatePolicy } from '../../lib/policy/certificate-policy.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { purposeRequest } from '../../lib/cli/roles.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, listen, trackSessions } from '../support/h2.js'
-import { Ext, encodeRequestList, extensionSettings, listenRaw } from '../support/raw-peer.js'
-import type { RawServer } from '../support/raw-peer.js'
+import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
+import { Ext, encodeRequestList, extensionSettings, listenRaw } from '../../lib/conformance/raw-peer.js'
+import type { RawServer } from '../../lib/conformance/raw-peer.js'
 
 type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void | Promise<void>
 
