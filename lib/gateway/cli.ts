@@ -15,7 +15,7 @@ import type { AccessLogEntry, Gateway, GatewayOptions } from './gateway.js'
 
 export const GATEWAY_USAGE = `usage: h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user]
        [--policy frank|rfc5280] [--host H] [--config FILE] [--admin-port A] [--access-log FILE|-|off]
-       [--handshake-cert] [--drain-ms N]`
+       [--handshake-cert] [--drain-ms N] [--assertion-key F [--assertion-issuer S] [--assertion-audience S]]`
 
 function readText(path: string, what: string): string {
   try {
@@ -47,6 +47,9 @@ interface GatewayArgs {
   accessLog: string
   handshakeCert: boolean
   drainMs: number | undefined
+  assertionKey: string | undefined
+  assertionIssuer: string | undefined
+  assertionAudience: string | undefined
 }
 
 function parse(argv: string[]): GatewayArgs {
@@ -66,6 +69,9 @@ function parse(argv: string[]): GatewayArgs {
       'access-log': { type: 'string' },
       'handshake-cert': { type: 'boolean' },
       'drain-ms': { type: 'string' },
+      'assertion-key': { type: 'string' },
+      'assertion-issuer': { type: 'string' },
+      'assertion-audience': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -92,6 +98,9 @@ function parse(argv: string[]): GatewayArgs {
     accessLog: values['access-log'] ?? '-',
     handshakeCert: values['handshake-cert'] ?? false,
     drainMs,
+    assertionKey: values['assertion-key'],
+    assertionIssuer: values['assertion-issuer'],
+    assertionAudience: values['assertion-audience'],
   }
 }
 
@@ -113,6 +122,15 @@ function options(a: GatewayArgs): GatewayOptions {
     host: a.host,
     port: a.port,
     handshakeClientCert: a.handshakeCert,
+    ...(a.assertionKey
+      ? {
+          assertion: {
+            key: readText(a.assertionKey, 'assertion key'),
+            ...(a.assertionIssuer ? { issuer: a.assertionIssuer } : {}),
+            ...(a.assertionAudience ? { audience: a.assertionAudience } : {}),
+          },
+        }
+      : {}),
     ...(file ? { readFile: file.readFile } : {}),
   }
 }
@@ -134,7 +152,7 @@ export async function runGateway(argv: string[], out: (line: string) => void = (
   let admin: AdminServer | undefined
   let draining = false
   if (args.adminPort !== undefined) {
-    admin = await startAdmin({ registry: gw.metrics.registry, port: args.adminPort, healthy: () => !draining })
+    admin = await startAdmin({ registry: gw.metrics.registry, port: args.adminPort, healthy: () => !draining, jwks: () => gw.jwks() })
     out(`admin on http://127.0.0.1:${admin.port}`)
   }
   process.on('SIGHUP', () => {

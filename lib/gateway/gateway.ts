@@ -30,6 +30,8 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './forwarding.js'
 import type { ForwardedIdentity } from './forwarding.js'
 import { GatewayMetrics } from './metrics.js'
 import { UpstreamPool, upstreamFailure } from './upstream.js'
+import { createAssertionSigner } from './assertion.js'
+import type { AssertionOptions, AssertionSigner } from './assertion.js'
 
 /** One JSON line of the access log. */
 export interface AccessLogEntry {
@@ -81,6 +83,8 @@ export interface GatewayOptions {
   readonly extraHeaders?: (identities: readonly MetNeed[], route: ResolvedRoute, authority: string | undefined) => Promise<readonly (readonly [string, string])[]> | readonly (readonly [string, string])[]
   /** Metrics registry to use (e.g. shared with the admin listener); default a new one. */
   readonly metrics?: GatewayMetrics
+  /** Add a signed `Secondary-Identity-Assertion` (compact JWS) to every forwarded request with identities. */
+  readonly assertion?: AssertionOptions
 }
 
 interface Resolved {
@@ -149,6 +153,8 @@ export class Gateway extends EventEmitter {
   private readonly handshakeDecisions = new WeakMap<object, Promise<Uint8Array[] | undefined>>()
   private draining = false
   private closing: Promise<void> | undefined
+  private readonly signerReady: Promise<AssertionSigner> | undefined
+  private signer: AssertionSigner | undefined
 
   constructor(options: GatewayOptions) {
     super()
@@ -156,6 +162,10 @@ export class Gateway extends EventEmitter {
     this.resolved = resolveAll(options)
     this.metrics = options.metrics ?? new GatewayMetrics()
     this.upstreams = new UpstreamPool(this.resolved.limits)
+    if (options.assertion) {
+      this.signerReady = createAssertionSigner(options.assertion)
+      this.signerReady.then((s) => (this.signer = s), () => {})
+    }
     this.server = createSecureServer(
       {
         cert: options.cert,
@@ -202,6 +212,11 @@ export class Gateway extends EventEmitter {
     this.server.on('clientError', (_e: Error, socket: Socket) => socket.destroy())
   }
 
+  /** The JWKS of the assertion key (RFC 7517 §5), once listening; undefined without one. */
+  jwks(): object | undefined {
+    return this.signer?.jwks()
+  }
+
   /** The routes in force, longest prefix first. */
   get routes(): readonly ResolvedRoute[] {
     return this.resolved.routes
@@ -216,6 +231,8 @@ export class Gateway extends EventEmitter {
 
   /** Starts listening on `options.host` (default 127.0.0.1) : `options.port` (default 0). */
   async listen(): Promise<AddressInfo> {
+    // A bad assertion key is a start-up error.
+    if (this.signerReady) this.signer = await this.signerReady
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(e)
       this.server.once('error', onError)
@@ -407,7 +424,18 @@ export class Gateway extends EventEmitter {
     const authority = (req.headers[':authority'] as string | undefined) ?? req.headers.host
     const handshake = await this.handshakeIdentity(req, route)
     const identities: ForwardedIdentity[] = met.map((m) => ({ label: m.label, chain: m.identity.chain }))
-    const extra = this.options.extraHeaders ? await this.options.extraHeaders(met, route, authority) : []
+    const extra: (readonly [string, string])[] = this.options.extraHeaders ? [...(await this.options.extraHeaders(met, route, authority))] : []
+    if (this.signer && met.length > 0) {
+      const auth = req.headers.authorization
+      extra.push([
+        names.assertion,
+        await this.signer.sign({
+          identities: met.map((m) => ({ label: m.label, subject: oneLine(m.identity.subject), leaf: m.identity.chain[0]!, roles: [...m.decision.roles] })),
+          audience: route.upstream.origin,
+          authorization: auth,
+        }),
+      ])
+    }
     const sock = req.socket as unknown as Socket
     const headers = upstreamRequestHeaders({
       raw: req.rawHeaders,
