@@ -5,11 +5,11 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Registry } from 'prom-client'
 
 /** What the admin listener serves. */
 export interface AdminOptions {
-  readonly registry: Registry
+  /** A prom-client Registry, or anything with the same two members (the cluster aggregator). */
+  readonly registry: { metrics(): Promise<string>; readonly contentType: string }
   /** Default 127.0.0.1. */
   readonly host?: string
   readonly port: number

@@ -3,10 +3,13 @@
  * `listening on https://H:P` first, writes the access log as JSON lines, serves the admin
  * listener, drains on SIGTERM (exit 0) and reloads certificates, anchors and config on SIGHUP.
  */
+import cluster from 'node:cluster'
 import { createWriteStream, readFileSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import { parseArgs } from 'node:util'
+import { AggregatorRegistry } from 'prom-client'
 import { UsageError } from '../errors.js'
+import { createAssertionSigner } from './assertion.js'
 import { startAdmin } from './admin.js'
 import type { AdminServer } from './admin.js'
 import { loadConfigFile } from './config.js'
@@ -15,7 +18,7 @@ import type { AccessLogEntry, Gateway, GatewayOptions } from './gateway.js'
 
 export const GATEWAY_USAGE = `usage: h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user]
        [--policy frank|rfc5280] [--host H] [--config FILE] [--admin-port A] [--access-log FILE|-|off]
-       [--handshake-cert] [--drain-ms N] [--assertion-key F [--assertion-issuer S] [--assertion-audience S]]`
+       [--handshake-cert] [--drain-ms N] [--workers N] [--assertion-key F [--assertion-issuer S] [--assertion-audience S]]`
 
 function readText(path: string, what: string): string {
   try {
@@ -50,6 +53,7 @@ interface GatewayArgs {
   assertionKey: string | undefined
   assertionIssuer: string | undefined
   assertionAudience: string | undefined
+  workers: number
 }
 
 function parse(argv: string[]): GatewayArgs {
@@ -72,6 +76,7 @@ function parse(argv: string[]): GatewayArgs {
       'assertion-key': { type: 'string' },
       'assertion-issuer': { type: 'string' },
       'assertion-audience': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -84,7 +89,10 @@ function parse(argv: string[]): GatewayArgs {
   const require = (values.require ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   const drainMs = values['drain-ms'] === undefined ? undefined : Number(values['drain-ms'])
   if (drainMs !== undefined && !(Number.isInteger(drainMs) && drainMs > 0)) throw new UsageError('--drain-ms must be a positive integer')
+  const workers = Number(values.workers ?? 1)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers must be 1..64, got '${values.workers}'`)
   return {
+    workers,
     port: port(values.port, 'port', 8443),
     host: values.host ?? '127.0.0.1',
     cert: values.cert,
@@ -141,17 +149,100 @@ function accessSink(spec: string): ((e: AccessLogEntry) => void) | undefined {
   return (e) => out.write(JSON.stringify(e) + '\n')
 }
 
+/**
+ * `--workers N`: N processes of this same command under node:cluster, sharing the listening
+ * socket. Identities live on a TLS connection and a connection lives in one worker, so workers
+ * share nothing. The primary prints the listening line once every worker listens, serves the
+ * admin listener with every worker's metrics summed (prom-client's AggregatorRegistry), and
+ * forwards SIGTERM (each worker drains; exit 0 when all did) and SIGHUP.
+ */
+async function runPrimary(args: GatewayArgs, out: (line: string) => void): Promise<number> {
+  const first = options(args) // configuration errors before any fork
+  const aggregator = new AggregatorRegistry()
+  let draining = false
+  let listening = 0
+  let announced = false
+  const ready = new Promise<number>((resolve, reject) => {
+    cluster.on('message', (_w, m: { type?: string; port?: number; error?: string }) => {
+      if (m?.type === 'h2sc-gateway-listening' && typeof m.port === 'number' && ++listening >= args.workers) resolve(m.port)
+      if (m?.type === 'h2sc-gateway-failed') reject(new UsageError(m.error ?? 'worker failed'))
+    })
+  })
+  const fork = (): void => {
+    cluster.fork({ H2SC_GATEWAY_WORKER: '1' })
+  }
+  cluster.on('exit', (w, code, signal) => {
+    if (draining) return
+    process.stderr.write(`h2sc gateway: worker ${w.process.pid} exited (${signal ?? code}); starting another\n`)
+    if (announced) fork()
+  })
+  for (let i = 0; i < args.workers; i++) fork()
+  const p = await ready
+  announced = true
+  out(`listening on https://${args.host.includes(':') ? `[${args.host}]` : args.host}:${p}`)
+  out(`workers: ${args.workers}`)
+  let admin: AdminServer | undefined
+  if (args.adminPort !== undefined) {
+    const signer = first.assertion ? await createAssertionSigner(first.assertion) : undefined
+    admin = await startAdmin({
+      registry: { metrics: () => aggregator.clusterMetrics(), contentType: aggregator.contentType },
+      port: args.adminPort,
+      healthy: () => !draining,
+      jwks: () => signer?.jwks(),
+    })
+    out(`admin on http://127.0.0.1:${admin.port}`)
+  }
+  process.on('SIGHUP', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP')
+  })
+  return await new Promise<number>((resolve) => {
+    const stop = (): void => {
+      if (draining) return
+      draining = true
+      const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined)
+      let left = all.length
+      const done = (): void => {
+        void (admin ? admin.close() : Promise.resolve()).then(() => resolve(0))
+      }
+      if (left === 0) done()
+      for (const w of all) {
+        w.once('exit', () => {
+          if (--left === 0) done()
+        })
+        w.process.kill('SIGTERM')
+      }
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}
+
 /** Runs `h2sc gateway`; resolves with the exit code after SIGTERM/SIGINT drained it. */
 export async function runGateway(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
   const args = parse(argv)
-  const gw: Gateway = createGateway(options(args))
+  if (args.workers > 1 && cluster.isPrimary) return runPrimary(args, out)
+  const worker = cluster.isWorker && process.env['H2SC_GATEWAY_WORKER'] === '1'
+  if (worker) {
+    // Metrics of this worker, for the primary's aggregator.
+    new AggregatorRegistry()
+    process.once('SIGINT', () => {}) // the primary decides; SIGTERM drains
+  }
+  let gw: Gateway
+  try {
+    gw = createGateway(options(args))
+    if (worker) AggregatorRegistry.setRegistries([gw.metrics.registry])
+  } catch (e) {
+    if (worker) process.send?.({ type: 'h2sc-gateway-failed', error: (e as Error).message })
+    throw e
+  }
   const sink = accessSink(args.accessLog)
   if (sink) gw.on('access', sink)
   const a = await gw.listen()
-  out(`listening on https://${args.host.includes(':') ? `[${args.host}]` : args.host}:${a.port}`)
+  if (worker) process.send?.({ type: 'h2sc-gateway-listening', port: a.port })
+  else out(`listening on https://${args.host.includes(':') ? `[${args.host}]` : args.host}:${a.port}`)
   let admin: AdminServer | undefined
   let draining = false
-  if (args.adminPort !== undefined) {
+  if (args.adminPort !== undefined && !worker) {
     admin = await startAdmin({ registry: gw.metrics.registry, port: args.adminPort, healthy: () => !draining, jwks: () => gw.jwks() })
     out(`admin on http://127.0.0.1:${admin.port}`)
   }

@@ -51,6 +51,8 @@ export interface AccessLogEntry {
   readonly reason?: string
   /** Missing needs with their reasons, for a 403. */
   readonly missing?: readonly { label: string; reason: string }[]
+  /** The process that served it (one of several with --workers or behind a balancer). */
+  readonly pid: number
 }
 
 /** Options of {@link createGateway}. */
@@ -358,6 +360,7 @@ export class Gateway extends EventEmitter {
         identities: forwarded.map((m) => ({ label: m.label, subject: oneLine(m.identity.subject), sha256: m.identity.sha256 })),
         ...(reason ? { reason } : {}),
         ...(missing ? { missing } : {}),
+        pid: process.pid,
       }
       this.emit('access', entry)
     })
