@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only ea|h2]`: every figure is a ratio against a baseline
+ * `npm run bench [-- --json] [-- --only ea|h2|fetch]`: every figure is a ratio against a baseline
  * measured in the same run. The npm script compiles lib/ and bench/ with tsc first
  * (tsconfig.bench.json) and runs the JavaScript, so the figures are those of the published
  * package, not of a development-time transform (tsx adds a helper call per function definition).
@@ -28,6 +28,15 @@ if (!only || only === 'h2') {
     if (!json) console.log(formatH2(h2))
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e
+  }
+}
+if (!only || only === 'fetch') {
+  const { runFetchBench, formatFetch } = await import('./fetch.js')
+  const rows = await runFetchBench()
+  result['fetch'] = rows
+  if (!json) {
+    console.log('')
+    console.log(formatFetch(rows))
   }
 }
 if (json) console.log(JSON.stringify(result, null, 2))

@@ -1,0 +1,24 @@
+/**
+ * The server of bench/fetch.ts, in a worker thread so that it runs on the other core while the
+ * fetch client runs on this one (as a client and its server would, on two machines).
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import type { AddressInfo } from 'node:net'
+import { createSecureServer, sessionCerts } from '../lib/server.js'
+import { purposeRequest } from '../lib/cli/roles.js'
+
+const { key, cert, caPem } = workerData as { key: string; cert: string; caPem: string }
+const SMALL = Buffer.alloc(12, 0x61)
+const LARGE = Buffer.alloc(64 * 1024, 0x62)
+const server = createSecureServer({ key, cert }, async (req, res) => {
+  if (req.url === '/login') {
+    await sessionCerts(req)!.requestIdentities([purposeRequest('device', caPem), purposeRequest('user', caPem)])
+    res.end('ok')
+    return
+  }
+  res.end(req.url === '/large' ? LARGE : SMALL)
+})
+server.listen(0, '127.0.0.1', () => parentPort!.postMessage((server.address() as AddressInfo).port))
+parentPort!.on('message', (m: unknown) => {
+  if (m === 'close') server.close(() => process.exit(0))
+})
