@@ -5,14 +5,17 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { AddressInfo } from 'node:net'
 import { createSecureServer, sessionCerts } from '../lib/server.js'
-import { purposeRequest } from '../lib/cli/roles.js'
+import { ekuOidFilter } from '../lib/policy/certificate-policy.js'
 
-const { key, cert, caPem } = workerData as { key: string; cert: string; caPem: string }
+const { key, cert } = workerData as { key: string; cert: string }
 const SMALL = Buffer.alloc(12, 0x61)
 const LARGE = Buffer.alloc(64 * 1024, 0x62)
 const server = createSecureServer({ key, cert }, async (req, res) => {
   if (req.url === '/login') {
-    await sessionCerts(req)!.requestIdentities([purposeRequest('device', caPem), purposeRequest('user', caPem)])
+    await sessionCerts(req)!.requestIdentities([
+      { label: 'device', oidFilters: [ekuOidFilter('device')] },
+      { label: 'user', oidFilters: [ekuOidFilter('user')] },
+    ])
     res.end('ok')
     return
   }
