@@ -17,7 +17,9 @@ import type { AddressInfo } from 'node:net'
 import { createSecureServer, sessionCerts } from '../binding/attach-server.js'
 import type { IdentityRequest } from '../binding/attach-server.js'
 import { clientCerts, connect } from '../binding/attach-client.js'
-import type { CredentialSelector, ServerCertificateEvent } from '../binding/attach-client.js'
+import type { ClientSessionCerts, CredentialSelector, ServerCertificateEvent } from '../binding/attach-client.js'
+import { authorityCoverage, hostOfAuthority } from '../fetch/authority.js'
+import type { PeerCertificate } from 'node:tls'
 import type { LabelledCredentialInput } from '../binding/credentials.js'
 import type { Identity } from '../binding/identity.js'
 import { ensureIdentities, isResponseGone, problemDetails } from '../binding/require-identities.js'
@@ -26,6 +28,7 @@ import { createCertificatePolicy } from '../policy/certificate-policy.js'
 import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
 import type { Decision } from '../policy/eku.js'
 import { createTestPki, writeTestPki } from '../pki/test-pki.js'
+import { DEFAULT_CODEPOINTS } from '../config.js'
 import { inspectBytes } from './inspect.js'
 import { describeRole, purposeRequest } from './roles.js'
 import { formatResults, runConformanceClient, runConformanceServer } from '../conformance/conformance.js'
@@ -212,6 +215,8 @@ interface RequestCliOptions {
   ignoreFilters?: boolean
   json: boolean
   authority?: string
+  /** Send `authority` even when no certificate on the connection covers it. */
+  insecureAuthority?: boolean
   timeoutMs: number
 }
 
@@ -248,6 +253,7 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     },
   })
   const ctl = clientCerts(session)!
+  const peerSettings = new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()))
   const report: RequestReport = {
     ok: false,
     status: undefined,
@@ -283,7 +289,16 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     report.timings.connectMs = performance.now() - t0
     const t1 = performance.now()
     const headers: http2.OutgoingHttpHeaders = { ':path': url.pathname + url.search }
-    if (o.authority) headers[':authority'] = o.authority
+    if (o.authority) {
+      // RFC 9113 §9.1.1, SERVER -02 §3.2: only names the TLS certificate or an accepted secondary
+      // server certificate covers go over this connection, unless the user insists.
+      if (!o.insecureAuthority) {
+        const pending = (): number => ctl.frameLog.filter((f) => f.dir === 'in' && f.type === DEFAULT_CODEPOINTS.frameServerCertificate).length - report.serverCertificates.length
+        const peer = (session.socket as unknown as { getPeerCertificate?: () => PeerCertificate }).getPeerCertificate?.()
+        await authorityCovered(ctl, peer, o.authority, peerSettings, pending, Math.min(o.timeoutMs, 3000))
+      }
+      headers[':authority'] = o.authority
+    }
     const stream = session.request(headers)
     const chunks: Buffer[] = []
     const status = await new Promise<number>((resolve, reject) => {
@@ -314,6 +329,51 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     session.close()
   }
   return report
+}
+
+/**
+ * Resolves when the TLS certificate or an accepted secondary server certificate covers the
+ * authority's host. A server sends its certificates right after SETTINGS (SERVER -02 §3.2), so
+ * this waits for the server's SETTINGS, a short grace for the frames behind them, and the
+ * validation of every SERVER_CERTIFICATE received (`pendingCertificates`), at most `waitMs` in
+ * all. Throws a CliError naming the host otherwise.
+ */
+async function authorityCovered(
+  ctl: ClientSessionCerts,
+  peer: PeerCertificate | undefined,
+  authority: string,
+  peerSettings: Promise<void>,
+  pendingCertificates: () => number,
+  waitMs: number,
+): Promise<void> {
+  const host = hostOfAuthority(authority)
+  const check = (): boolean => authorityCoverage(host, peer, ctl) !== undefined
+  if (check()) return
+  const covered = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => done(false), waitMs)
+    let grace: NodeJS.Timeout | undefined
+    const settle = (): void => {
+      if (check()) done(true)
+      else if (pendingCertificates() <= 0) done(false)
+    }
+    void peerSettings.then(() => {
+      grace = setTimeout(settle, 100)
+    })
+    const onCert = (): void => {
+      if (check()) done(true)
+      else if (grace !== undefined) settle()
+    }
+    const done = (v: boolean): void => {
+      clearTimeout(timer)
+      if (grace) clearTimeout(grace)
+      ctl.off('serverCertificate', onCert)
+      resolve(v)
+    }
+    ctl.on('serverCertificate', onCert)
+  })
+  if (!covered) {
+    throw new CliError(`no certificate on this connection covers ${host}; --insecure-authority sends it anyway`)
+  }
 }
 
 function printRequestReport(r: RequestReport): void {
@@ -452,7 +512,7 @@ const USAGE = `usage:
   h2sc pki --out DIR
   h2sc serve --port P --cert F --key F --ca F [--request device,user] [--policy rfc5280|frank]
              [--require device,user] [--server-cert F --server-key F]
-  h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json] [--authority HOST]
+  h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json] [--authority HOST [--insecure-authority]]
   h2sc demo [--json]
   h2sc inspect HEX|FILE
   h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user] [--config FILE] ...
@@ -523,6 +583,7 @@ export async function main(argv: string[]): Promise<number> {
           'ignore-filters': { type: 'boolean' },
           json: { type: 'boolean' },
           authority: { type: 'string' },
+          'insecure-authority': { type: 'boolean' },
           'timeout-ms': { type: 'string' },
         },
         strict: true,
@@ -543,6 +604,7 @@ export async function main(argv: string[]): Promise<number> {
         ignoreFilters: values['ignore-filters'] ?? false,
         json: values.json ?? false,
         ...(values.authority ? { authority: values.authority } : {}),
+        insecureAuthority: values['insecure-authority'] ?? false,
         timeoutMs: Number(values['timeout-ms'] ?? 15000),
       })
       if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
