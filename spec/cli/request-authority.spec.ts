@@ -16,7 +16,7 @@ import { writeTestPki } from '../../lib/pki/test-pki.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { hostOfAuthority } from '../../lib/fetch/authority.js'
 import { testPki } from '../support/pki.js'
-import { closeServer, listen, trackSessions } from '../support/h2.js'
+import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
 
 const BIN = fileURLToPath(new URL('../../bin/h2sc.js', import.meta.url))
 
