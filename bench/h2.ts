@@ -165,7 +165,8 @@ async function throughput(pki: TestPki): Promise<H2Bench['throughput']> {
 
 async function authenticate(pki: TestPki): Promise<H2Bench['authenticate']> {
   const caPem = pki.caPem
-  const server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+  // With trust anchors, as a deployment would have: identities are chain-checked like mTLS's.
+  const server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: { anchors: [caPem], preset: 'frank' } } }, async (req, res) => {
     if (req.url === '/auth') {
       await sessionCerts(req)!.requestIdentities([purposeRequest('device', caPem), purposeRequest('user', caPem)])
     }

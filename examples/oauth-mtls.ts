@@ -71,7 +71,7 @@ export async function runOAuthMtlsDemo(): Promise<OAuthDemoResult> {
     tls_client_auth_san_email: 'user@example.test',
   }
 
-  const as = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+  const as = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: policy } }, async (req, res) => {
     if (req.url !== '/token' || req.method !== 'POST') {
       res.writeHead(404).end()
       return
@@ -97,7 +97,7 @@ export async function runOAuthMtlsDemo(): Promise<OAuthDemoResult> {
     res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 300 }))
   })
 
-  const rs = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+  const rs = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: policy } }, async (req, res) => {
     // Ask for the client's certificate on this connection, then check the token's binding
     // against the certificates validated here (never those of another connection).
     await sessionCerts(req)!.requestIdentities([userRequest]).catch(() => [])

@@ -47,7 +47,10 @@ export type RouteIdentityRequirement =
 
 /** Options of {@link fastifySecondaryCerts}: the server extension options plus route defaults. */
 export interface FastifySecondaryCertsOptions extends ServerExtensionOptions {
-  /** Policy for route requirements that do not name their own. */
+  /**
+   * Policy for route requirements that do not name their own. Also the server's `trust` decision
+   * (what `secondaryIdentities` holds) when `trust` is not given.
+   */
   readonly policy?: CertificatePolicyFn
   /** Anchors named in certificate_authorities by requirements that do not name their own. */
   readonly requestAnchors?: IdentityRequirement['requestAnchors']
@@ -57,7 +60,11 @@ export interface FastifySecondaryCertsOptions extends ServerExtensionOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Identities validated on this request's connection (empty for HTTP/1.1 or plain clients). */
+    /**
+     * Trusted identities of this request's connection: validated and accepted by the plugin's
+     * `trust` (or `policy`). Empty for HTTP/1.1, plain clients, and identities nobody trusts;
+     * `identitiesOf(request.raw, { includeUntrusted: true })` lists every validated one.
+     */
     readonly secondaryIdentities: readonly Identity[]
     /** The extension object of this request's connection; undefined without the extension. */
     readonly secondaryCerts: ServerSessionCerts | undefined
@@ -95,12 +102,15 @@ function isHttp2SecureServer(server: unknown): server is http2.Http2SecureServer
 function resolveRequirement(r: RouteIdentityRequirement, opts: FastifySecondaryCertsOptions): IdentityRequirement {
   const given = isLabelList(r) ? { needs: r } : r
   const policy = given.policy ?? opts.policy
-  if (!policy) throw new UsageError('an identity requirement needs a policy (in the requirement or the plugin options)')
+  // Without its own policy a requirement uses the server's trust decision (`trust` option).
+  if (!policy && opts.trust === undefined) {
+    throw new UsageError('an identity requirement needs a policy (in the requirement, or policy/trust in the plugin options)')
+  }
   const requestAnchors = given.requestAnchors ?? opts.requestAnchors
   const timeoutMs = given.timeoutMs ?? opts.timeoutMs
   return {
     needs: given.needs.map((n) => (typeof n === 'string' ? { label: n } : n)),
-    policy,
+    ...(policy ? { policy } : {}),
     ...(requestAnchors ? { requestAnchors } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   }
@@ -156,8 +166,8 @@ export function fastifySecondaryCerts(
   }
   let attached = attachedServers.get(server)
   if (!attached) {
-    const { policy: _p, requestAnchors: _a, timeoutMs: _t, ...ext } = opts
-    attached = attachSecondaryCerts(server, ext)
+    const { policy, requestAnchors: _a, timeoutMs: _t, ...ext } = opts
+    attached = attachSecondaryCerts(server, ext.trust === undefined && policy ? { ...ext, trust: policy } : ext)
     attachedServers.set(server, attached)
   }
   fastify.decorate('secondaryCertServer', attached)

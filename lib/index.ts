@@ -130,3 +130,19 @@ export type { RouteConfig, NeedConfig, HeaderNames, GatewayLimits, GatewayFileCo
 export { DEFAULT_HEADER_NAMES } from './gateway/config.js'
 export { createSidecar, Sidecar } from './sidecar/sidecar.js'
 export type { SidecarOptions, SidecarAccessEntry } from './sidecar/sidecar.js'
+
+// Trust decisions, subjects, declines and typed events (issue 10 items 1, 4, 5).
+export type { TrustDecision } from './binding/identity.js'
+export type { TrustOption } from './binding/trust.js'
+export { NO_TRUST_ANCHORS, NO_TRUST_ANCHORS_WARNING } from './binding/trust.js'
+export { formatDistinguishedName } from './oauth/distinguished-name.js'
+export { selectCredential } from './binding/credential-selection.js'
+export type { DeclineReason, Selection } from './binding/credential-selection.js'
+export type { AnswerRecord } from './binding/attach-client.js'
+export type {
+  ServerSessionEvents,
+  ClientSessionEvents,
+  UntrustedIdentityEvent,
+  AnswerEvent,
+  DeclinedInsteadEvent,
+} from './binding/events.js'

@@ -24,7 +24,8 @@ if (!sc) unsupported(`unknown scenario ${scenarioName}`)
 if (sc.expect?.detector === 'client') unsupported('client-detected error paths need a misbehaving server')
 
 const A = pki('p256')
-let ext: ServerExtensionOptions = { requestTimeoutMs: 8000 }
+// The interop PKI's CA is the trust anchor (issue 10: only trusted identities are outcomes 'identity').
+let ext: ServerExtensionOptions = { requestTimeoutMs: 8000, trust: { anchors: [A.ca], preset: 'frank' } }
 let tlsExtra: Partial<http2.SecureServerOptions> = {}
 let requests: IdentityRequest[] = [purposeRequest('device', A.ca), purposeRequest('user', A.ca)]
 /** Checks the outcomes of /whoami; returns a failure detail or undefined. */
@@ -62,6 +63,7 @@ switch (sc.name) {
     // Two CAs (p256 = A, p384 = B); device under B, user under A.
     const B = pki('p384')
     requests = [purposeRequest('device', B.ca), purposeRequest('user', A.ca)]
+    ext = { ...ext, trust: { anchors: [A.ca], anchorsByPurpose: { device: [B.ca] }, preset: 'frank' } }
     const want = [leafSha(B.device), leafSha(A.user)]
     check = (o) => {
       const got = o.map((x) => (x.kind === 'identity' ? x.identity.sha256 : 'declined'))

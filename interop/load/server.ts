@@ -51,7 +51,7 @@ export function createLoadServer(o: LoadServerOptions): { server: http2.Http2Sec
       key: o.keyPem,
       cert: o.certPem,
       maxSessionMemory: o.maxSessionMemory ?? 256,
-      secondaryCerts: { requestTimeoutMs: defaultTimeout },
+      secondaryCerts: { requestTimeoutMs: defaultTimeout, trust: { anchors: [o.caPem], preset: 'frank' } },
     },
     (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
       counters.requests++

@@ -21,14 +21,16 @@ import type { ClientAction } from '../proto/client-state.js'
 import type { CertificateRequest } from '../wire/tls/certificate-request.js'
 import { schemeName } from '../wire/tls/signature-scheme.js'
 import { validateChain } from '../policy/chain.js'
-import { matchesCertificateAuthorities, matchesOidFilters } from '../policy/certificate-policy.js'
+import { selectCredential } from './credential-selection.js'
+import type { DeclineReason } from './credential-selection.js'
 import { wrapClientSocket } from './tls-facade.js'
 import type { FrameInterposer } from './interposer.js'
 import { loadCredential, pemToDerChain } from './credentials.js'
 import type { LabelledCredentialInput, LoadedCredential } from './credentials.js'
-import { identityFromVerdict } from './identity.js'
+import { identityFromVerdict, withTrust } from './identity.js'
 import type { Identity } from './identity.js'
 import { publish } from './diagnostics.js'
+import type { ClientSessionEvents } from './events.js'
 import { logInbound, sendLogged } from './frame-log.js'
 import type { FrameLogEntry } from './frame-log.js'
 
@@ -69,7 +71,7 @@ export interface ClientExtensionOptions {
   readonly maxFrameSize?: number
   /** Accept type 17 requests from the server (CLIENT -00 §4.1.3 wording). Default false. */
   readonly acceptType17FromServer?: boolean
-  /** Clock for chain validation of server certificates. */
+  /** Clock for chain validation of server certificates and the default selector's validity check. */
   readonly now?: () => Date
   /** Receives NSS key-log lines of the TLS connection (for SSLKEYLOGFILE). */
   readonly onKeylog?: (line: Buffer) => void
@@ -90,22 +92,33 @@ const kClient = Symbol.for('h2-secondary-certs.client-session')
 
 /**
  * Honours the request's fields (RFC 9261 §5.2.1): a key that can use an offered scheme, a chain
- * issued under one of certificate_authorities, a leaf matching every oid_filter; prefers
- * credentials not yet presented on this connection. Declines when nothing matches.
+ * issued under one of certificate_authorities, a leaf matching every oid_filter, and a leaf
+ * inside its validity period (expired or not-yet-valid credentials are never presented); prefers
+ * credentials not yet presented on this connection. Declines when nothing fits; the `'answer'`
+ * event and `answers` say why (`selectCredential`).
  */
 export const defaultSelector: CredentialSelector = (info, credentials) => {
-  const r = info.request
-  const fits = credentials.filter(
-    (c) =>
-      c.key.schemes.some((s) => r.signatureAlgorithms.includes(s)) &&
-      (!r.certificateAuthorities || matchesCertificateAuthorities(c.chain, r.certificateAuthorities)) &&
-      (!r.oidFilters || matchesOidFilters(c.chain[0]!, r.oidFilters)),
-  )
-  return fits.find((c) => !info.alreadyPresented.includes(c.label)) ?? fits[0] ?? null
+  const s = selectCredential(info.request, credentials, info.alreadyPresented, new Date())
+  return s.kind === 'credential' ? s.credential : null
 }
 
-/** The extension's view of one client session. Events: 'request', 'answer', 'serverCertificate', 'violation', 'close'. */
-export class ClientSessionCerts extends EventEmitter {
+/** One answered request as `ClientSessionCerts.answers` records it. */
+export interface AnswerRecord {
+  readonly id: number
+  /** Label of the credential presented; null for a decline. */
+  label: string | null
+  readonly schemes: string[]
+  /** Text of why a chosen credential was replaced by the empty authenticator. */
+  reason?: string
+  /** Why the answer is a decline (absent when a credential was presented). */
+  declineReason?: DeclineReason
+}
+
+/**
+ * The extension's view of one client session. Events (typed, `ClientSessionEvents`): 'request',
+ * 'answer', 'declinedInstead', 'serverCertificate', 'violation', 'sendError', 'close'.
+ */
+export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
   private ea: ExportedAuthenticators | undefined
   private state: ClientState | undefined
   private readonly interposer: FrameInterposer
@@ -125,7 +138,7 @@ export class ClientSessionCerts extends EventEmitter {
   /** Frames exchanged, for diagnostics and the demo. */
   readonly frameLog: FrameLogEntry[] = []
   /** Requests received and how they were answered. */
-  readonly answers: { id: number; label: string | null; schemes: string[]; reason?: string }[] = []
+  readonly answers: AnswerRecord[] = []
 
   constructor(interposer: FrameInterposer, credentials: readonly LoadedCredential[], anchors: Uint8Array[], cp: Codepoints, options: ClientExtensionOptions) {
     super()
@@ -225,11 +238,14 @@ export class ClientSessionCerts extends EventEmitter {
           break
         case 'declined-instead': {
           const rec = this.answers.find((x) => x.id === a.id)
+          const declineReason: DeclineReason =
+            (a.error as { code?: unknown } | undefined)?.code === 'ERR_SC_FRAME_TOO_LARGE' ? 'over-size' : 'unusable-credential'
           if (rec) {
             rec.label = null
             rec.reason = a.reason
+            rec.declineReason = declineReason
           }
-          this.emit('declinedInstead', { id: a.id, reason: a.reason })
+          this.emit('declinedInstead', { id: a.id, reason: a.reason, declineReason })
           break
         }
         case 'goaway':
@@ -248,34 +264,53 @@ export class ClientSessionCerts extends EventEmitter {
     }
     this.emit('request', info)
     let chosen: LoadedCredential | null | undefined
-    try {
-      chosen = await this.select(info, this.credentials)
-    } catch (e) {
-      publish('error', { role: 'client', error: e })
-      chosen = null
+    let declineReason: DeclineReason | undefined
+    if (this.select === defaultSelector) {
+      const s = selectCredential(request, this.credentials, info.alreadyPresented, this.options.now?.() ?? new Date())
+      if (s.kind === 'credential') chosen = s.credential
+      else declineReason = s.reason
+    } else {
+      try {
+        chosen = await this.select(info, this.credentials)
+        if (!chosen) declineReason = this.credentials.length === 0 ? 'no-credentials' : 'selector-declined'
+      } catch (e) {
+        publish('error', { role: 'client', error: e })
+        chosen = null
+        declineReason = 'selector-error'
+      }
     }
     if (this.closed || !this.state) return
-    const rec: { id: number; label: string | null; schemes: string[]; reason?: string } = {
+    const rec: AnswerRecord = {
       id,
       label: chosen?.label ?? null,
       schemes: [...info.schemes],
+      ...(declineReason ? { declineReason } : {}),
     }
     this.answers.push(rec)
     if (chosen) this.presented.push(chosen.label)
     this.run(this.state.answer(id, chosen ?? null))
-    this.emit('answer', { id, label: rec.label, declined: rec.label === null })
+    this.emit('answer', { id, label: rec.label, declined: rec.label === null, ...(rec.declineReason ? { reason: rec.declineReason } : {}) })
   }
 
   private async onServerCertificate(verdict: Parameters<typeof identityFromVerdict>[1]): Promise<void> {
-    const identity = identityFromVerdict('server-certificate', verdict)
-    this.serverIdentities.push(identity)
-    const origins = originsOf(identity.certificate)
+    const validated = identityFromVerdict('server-certificate', verdict)
+    // Arrival order; the entry is replaced by the decided identity below.
+    const index = this.serverIdentities.push(validated) - 1
+    const origins = originsOf(validated.certificate)
     const now = this.options.now?.()
-    const result = await validateChain(identity.chain as Uint8Array[], {
+    const result = await validateChain(validated.chain as Uint8Array[], {
       anchors: this.anchors,
       requiredEku: ['1.3.6.1.5.5.7.3.1'],
       ...(now ? { now } : {}),
     })
+    // The chain check is this identity's trust decision (serverAuth to the configured anchors).
+    const identity = withTrust(
+      validated,
+      result.ok
+        ? { trusted: true, purpose: 'server-peer', roles: ['device'] }
+        : { trusted: false, purpose: 'server-peer', reason: result.reason, detail: result.detail },
+    )
+    this.serverIdentities[index] = identity
     // SERVER -02 §6.2: an unacceptable (but valid) certificate is not a protocol error.
     if (result.ok) for (const o of origins) this.acceptedOrigins.add(o.toLowerCase())
     const ev: ServerCertificateEvent = result.ok

@@ -22,7 +22,11 @@ import { loadCredential } from './credentials.js'
 import type { CredentialInput, LoadedCredential } from './credentials.js'
 import { identityFromVerdict } from './identity.js'
 import type { Identity } from './identity.js'
+import { purposeOfRequest, resolveTrust, warnNoTrustAnchors } from './trust.js'
+import type { ServerTrust, TrustOption } from './trust.js'
+import type { Purpose } from '../policy/eku.js'
 import { publish } from './diagnostics.js'
+import type { ServerSessionEvents } from './events.js'
 import { logInbound, sendLogged } from './frame-log.js'
 import type { FrameLogEntry } from './frame-log.js'
 
@@ -54,32 +58,55 @@ export interface ServerExtensionOptions {
    * path (no interposer, full speed). Default true.
    */
   readonly nativePathForPlainClients?: boolean
+  /**
+   * Who may authenticate (issue 10): trust anchors and an EKU preset (`{ anchors, preset }`, the
+   * options of `createCertificatePolicy`) or a policy function. Every validated identity is
+   * decided once against it; only trusted ones count as identities (`identitiesOf`,
+   * `{ kind: 'identity' }` outcomes). Without it nothing is trusted and the server warns once
+   * when it starts listening.
+   */
+  readonly trust?: TrustOption
 }
 
 /** One identity to ask for. */
 export interface IdentityRequest extends RequestOptions {
   /** Name of what is asked for, reported back in the result (e.g. 'device', 'user'). */
   readonly label?: string
+  /** What the trust decision checks the answer for. Default: the label if 'device' or 'user', else 'any'. */
+  readonly purpose?: Purpose
 }
 
-/** The answer to one request, in request order. */
+/**
+ * The answer to one request, in request order: a trusted identity, a validated identity the
+ * server's trust decision did not accept (with the reason), or a decline (empty authenticator).
+ */
 export type IdentityOutcome =
   | { readonly kind: 'identity'; readonly label: string; readonly identity: Identity }
+  | {
+      readonly kind: 'untrusted'
+      readonly label: string
+      readonly identity: Identity
+      /** e.g. `no-trust-anchors`, `no-path`, `expired`, `eku-purpose`. */
+      readonly reason: string
+      readonly detail: string
+    }
   | { readonly kind: 'declined'; readonly label: string }
 
 const kController = Symbol.for('h2-secondary-certs.server-session')
 
 interface Waiter {
   readonly label: string
+  readonly purpose: Purpose
   resolve(o: IdentityOutcome): void
   reject(e: Error): void
 }
 
 /**
- * The extension's view of one HTTP/2 server session. Events: `'identity'` (Identity),
- * `'declined'` (label), `'violation'` (ProtocolError), `'close'`.
+ * The extension's view of one HTTP/2 server session. Events (typed, `ServerSessionEvents`):
+ * `'identity'` (a trusted Identity), `'untrusted'`, `'declined'` (label), `'violation'`
+ * (ProtocolError), `'sendError'`, `'close'`.
  */
-export class ServerSessionCerts extends EventEmitter {
+export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
   readonly ea: ExportedAuthenticators
   readonly state: ServerState
   private readonly interposer: FrameInterposer
@@ -89,7 +116,11 @@ export class ServerSessionCerts extends EventEmitter {
    * so a late answer is still validated and its identity keeps the label it was asked under.
    */
   private readonly labels = new Map<number, string>()
+  private readonly purposes = new Map<number, Purpose>()
   private readonly identityList: Identity[] = []
+  /** Trust decisions run one at a time, so identities keep their arrival order. */
+  private deciding: Promise<void> = Promise.resolve()
+  private readonly trust: ServerTrust
   private readonly requestTimeoutMs: number
   private nextId = 1
   private closed: Error | undefined
@@ -97,17 +128,37 @@ export class ServerSessionCerts extends EventEmitter {
   /** Frames exchanged, for diagnostics and the demo. */
   readonly frameLog: FrameLogEntry[] = []
 
-  constructor(ea: ExportedAuthenticators, state: ServerState, interposer: FrameInterposer, requestTimeoutMs: number) {
+  constructor(
+    ea: ExportedAuthenticators,
+    state: ServerState,
+    interposer: FrameInterposer,
+    requestTimeoutMs: number,
+    trust: ServerTrust = resolveTrust(undefined),
+  ) {
     super()
     this.ea = ea
     this.state = state
     this.interposer = interposer
     this.requestTimeoutMs = requestTimeoutMs
+    this.trust = trust
   }
 
-  /** Identities validated on this connection, in arrival order. */
+  /** Trusted identities of this connection, in arrival order (see the server's `trust` option). */
   get identities(): readonly Identity[] {
+    return this.identityList.filter((i) => i.trusted)
+  }
+
+  /**
+   * Every identity validated on this connection, trusted or not, in arrival order. Check
+   * `identity.trusted` before relying on one.
+   */
+  get allIdentities(): readonly Identity[] {
     return this.identityList
+  }
+
+  /** The server's trust policy (undefined without a `trust` option); route protection defaults to it. */
+  get trustPolicy(): ServerTrust['policy'] {
+    return this.trust.policy
   }
 
   /** True once the client advertised SETTINGS_HTTP_CLIENT_CERT_AUTH and we did. */
@@ -137,15 +188,17 @@ export class ServerSessionCerts extends EventEmitter {
     if (this.closed) return Promise.reject(this.closed)
     if (requests.length === 0) return Promise.resolve([])
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs
-    const pending: { id: number; bytes: Uint8Array; label: string }[] = requests.map((r, i) => {
-      const { label, ...req } = r
-      return { id: this.nextId++, bytes: this.ea.request(req), label: label ?? `request-${i + 1}` }
+    const pending: { id: number; bytes: Uint8Array; label: string; purpose: Purpose }[] = requests.map((r, i) => {
+      const { label, purpose, ...req } = r
+      const l = label ?? `request-${i + 1}`
+      return { id: this.nextId++, bytes: this.ea.request(req), label: l, purpose: purposeOfRequest(l, purpose) }
     })
     const promises = pending.map(
       (p) =>
         new Promise<IdentityOutcome>((resolve, reject) => {
-          this.waiters.set(p.id, { label: p.label, resolve, reject })
+          this.waiters.set(p.id, { label: p.label, purpose: p.purpose, resolve, reject })
           this.labels.set(p.id, p.label)
+          this.purposes.set(p.id, p.purpose)
         }),
     )
     const all = Promise.all(promises)
@@ -154,7 +207,10 @@ export class ServerSessionCerts extends EventEmitter {
       timer = setTimeout(() => {
         for (const p of pending) {
           // A request still queued here never reaches the client; one on the wire may yet be answered.
-          if (this.state.cancelQueued(p.id)) this.labels.delete(p.id)
+          if (this.state.cancelQueued(p.id)) {
+            this.labels.delete(p.id)
+            this.purposes.delete(p.id)
+          }
           this.waiters.delete(p.id)
         }
         reject(new PeerTimeoutError(`client did not answer ${pending.length} authenticator request(s) in time`, timeoutMs))
@@ -204,13 +260,12 @@ export class ServerSessionCerts extends EventEmitter {
           const w = this.waiters.get(a.id)
           this.waiters.delete(a.id)
           const label = w?.label ?? this.labels.get(a.id) ?? `request-${a.id}`
+          const purpose = w?.purpose ?? this.purposes.get(a.id) ?? purposeOfRequest(label, undefined)
           this.labels.delete(a.id)
+          this.purposes.delete(a.id)
           const v = a.verdict
           if (v.kind === 'identity') {
-            const identity = identityFromVerdict(label, v)
-            this.identityList.push(identity)
-            this.emit('identity', identity)
-            w?.resolve({ kind: 'identity', label, identity })
+            this.admit(identityFromVerdict(label, v), purpose, w)
           } else if (v.kind === 'declined') {
             this.emit('declined', label)
             w?.resolve({ kind: 'declined', label })
@@ -224,6 +279,26 @@ export class ServerSessionCerts extends EventEmitter {
           break
       }
     }
+  }
+
+  /**
+   * Decides the trust of a validated identity, then records and reports it (issue 10): trusted
+   * ones as `'identity'` events and `identity` outcomes, others as `'untrusted'` with the reason.
+   */
+  private admit(validated: Identity, purpose: Purpose, w: Waiter | undefined): void {
+    this.deciding = this.deciding.then(async () => {
+      const identity = await this.trust.decide(validated, purpose)
+      const label = identity.label
+      this.identityList.push(identity)
+      if (identity.trust.trusted) {
+        this.emit('identity', identity)
+        w?.resolve({ kind: 'identity', label, identity })
+      } else {
+        const { reason, detail } = identity.trust
+        this.emit('untrusted', { label, identity, reason, detail })
+        w?.resolve({ kind: 'untrusted', label, identity, reason, detail })
+      }
+    })
   }
 
   private violation(error: ProtocolError): void {
@@ -246,6 +321,7 @@ export class ServerSessionCerts extends EventEmitter {
     for (const [, w] of this.waiters) w.reject(error)
     this.waiters.clear()
     this.labels.clear()
+    this.purposes.clear()
     this.emit('close', error)
   }
 }
@@ -255,6 +331,8 @@ export function sessionCerts(
   target: http2.Http2Session | http2.ServerHttp2Stream | http2.Http2ServerRequest | undefined | null,
 ): ServerSessionCerts | undefined {
   if (!target) return undefined
+  // An HTTP/1.x request on a server with `allowHTTP1` has no HTTP/2 session.
+  if ((target as { httpVersionMajor?: unknown }).httpVersionMajor === 1) return undefined
   const session =
     'stream' in target && (target as http2.Http2ServerRequest).stream
       ? (target as http2.Http2ServerRequest).stream.session
@@ -270,11 +348,18 @@ export function sessionCerts(
   }
 }
 
-/** Identities validated on the connection of a session, stream or compat request. */
+/**
+ * Trusted identities of the connection of a session, stream or compat request: validated *and*
+ * accepted by the server's `trust` option. Empty for HTTP/1.1, plain clients, and servers without
+ * `trust`. With `{ includeUntrusted: true }`, every validated identity (check `trusted`).
+ */
 export function identitiesOf(
   target: http2.Http2Session | http2.ServerHttp2Stream | http2.Http2ServerRequest,
+  options: { readonly includeUntrusted?: boolean } = {},
 ): readonly Identity[] {
-  return sessionCerts(target)?.identities ?? []
+  const ctl = sessionCerts(target)
+  if (!ctl) return []
+  return options.includeUntrusted ? ctl.allIdentities : ctl.identities
 }
 
 /** What `attachSecondaryCerts` returns. */
@@ -318,6 +403,8 @@ function attach(server: http2.Http2SecureServer, options: ServerExtensionOptions
   const serverCredentials = (options.serverCertificates ?? []).map((c, i) => loadCredential(c, provider, `server-${i + 1}`))
   const extensionFrameTypes = new Set([cp.frameServerCertificate, cp.frameAuthenticatorRequests, cp.frameClientCertificate])
   const timeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
+  const trust = resolveTrust(options.trust)
+  if (!trust.policy && clientCertAuth) warnNoTrustAnchors(server)
 
   // Sessions are created synchronously inside the connection listener; `pending` carries the
   // controller from the wrap to the 'session' event.
@@ -337,7 +424,7 @@ function attach(server: http2.Http2SecureServer, options: ServerExtensionOptions
         return
       }
       const state = new ServerState({ ea, codepoints: cp, clientCertAuth, serverCertAuth, maxAuthenticatorBytes })
-      const ctl = new ServerSessionCerts(ea, state, interposer, timeoutMs)
+      const ctl = new ServerSessionCerts(ea, state, interposer, timeoutMs, trust)
       ;(facade as Record<symbol, unknown>)[kController] = ctl
       interposer.on('peerSettings', (entries: [number, number][]) => ctl.onPeerSettings(entries))
       interposer.on('extensionFrame', (f: { type: number; streamId: number; payload: Uint8Array }) => ctl.onFrame(f.type, f.streamId, f.payload))

@@ -16,6 +16,9 @@ import type { DecisionCache } from './session-policy.js'
 import { sessionCerts } from './attach-server.js'
 import type { IdentityOutcome, IdentityRequest, ServerSessionCerts } from './attach-server.js'
 import type { Identity } from './identity.js'
+import { rfc4514Names } from './identity.js'
+import { distinguishedNameMatches } from '../oauth/distinguished-name.js'
+import { parseCertificate } from '../policy/parsed-cert.js'
 import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
 import { certificateAuthoritiesFromAnchors, ekuOidFilter } from '../policy/certificate-policy.js'
 import type { AnchorInput } from '../policy/chain.js'
@@ -28,10 +31,19 @@ export interface IdentityNeed {
   readonly label: string
   /** EKU role asked for and checked by the policy. Default: the label when 'device' or 'user', else 'any'. */
   readonly purpose?: Exclude<Purpose, 'server-peer'>
-  /** The end-entity subject must match (Node's one-line-per-RDN subject text). */
-  readonly subject?: RegExp
-  /** Some certificate of the validated path above the leaf (issuers and anchor) must have a matching subject. */
-  readonly issuer?: RegExp
+  /**
+   * The end-entity subject must match. Matched against the RFC 4514 string of `Identity.subject`
+   * (`CN=user,O=h2sc test`: the last RDN of the DER Name first, `,` without spaces): a RegExp is
+   * tested on that string; a string is a whole distinguished name compared as RFC 8705 §2.1.2
+   * compares `tls_client_auth_subject_dn` (`distinguishedNameMatches`: attribute names or OIDs,
+   * case and inner spaces of values ignored, RDN order significant).
+   */
+  readonly subject?: RegExp | string
+  /**
+   * Some certificate of the validated path above the leaf (issuers and anchor) must have a
+   * matching subject, in the same format and with the same rules as `subject`.
+   */
+  readonly issuer?: RegExp | string
   /**
    * CAs to name in this need's certificate_authorities (RFC 8446 §4.2.4), e.g. the device CA for
    * the device need. Overrides the requirement's `requestAnchors`.
@@ -48,8 +60,11 @@ export interface IdentityNeed {
 /** What a route requires of the connection. */
 export interface IdentityRequirement {
   readonly needs: readonly IdentityNeed[]
-  /** Chain + EKU policy (`createCertificatePolicy`). */
-  readonly policy: CertificatePolicyFn
+  /**
+   * Chain + EKU policy (`createCertificatePolicy`). Default: the server's `trust` option; with
+   * neither, every need is missing with reason `no-trust-anchors`.
+   */
+  readonly policy?: CertificatePolicyFn
   /** Anchors to name in certificate_authorities so the client's selector can choose. Optional. */
   readonly requestAnchors?: readonly AnchorInput[]
   /** How long to hold the response for the answers. Default 10 s. */
@@ -94,8 +109,14 @@ function purposeOf(n: IdentityNeed): Exclude<Purpose, 'server-peer'> {
   return n.purpose ?? (n.label === 'device' || n.label === 'user' ? n.label : 'any')
 }
 
-function oneLine(subject: string): string {
-  return subject.replace(/\n/g, ', ')
+/** A subject matcher of a need against an RFC 4514 string and the Name it came from. */
+function nameMatches(m: RegExp | string, text: string, nameDer: Uint8Array): boolean {
+  if (typeof m !== 'string') return m.test(text)
+  try {
+    return distinguishedNameMatches(m, nameDer)
+  } catch {
+    return false
+  }
 }
 
 /** Decisions made up for a policy function that threw. */
@@ -124,14 +145,24 @@ async function evaluate(identity: Identity, need: IdentityNeed, policy: Certific
   if (!d.accept) {
     return { ok: false, reason: thrown.has(d) ? 'policy-error' : d.reason, detail: d.detail, ...(d.row !== undefined ? { row: d.row } : {}) }
   }
-  if (need.subject && !need.subject.test(identity.subject)) {
+  const leafDer = leafSubjectDer(identity)
+  if (need.subject && !(leafDer && nameMatches(need.subject, identity.subject, leafDer))) {
     return { ok: false, reason: 'subject-mismatch', detail: `subject does not match ${String(need.subject)}` }
   }
   const issuer = need.issuer
-  if (issuer && !d.path.slice(1).some((c) => issuer.test(c.subject))) {
+  if (issuer && !d.path.slice(1).some((c) => nameMatches(issuer, rfc4514Names(c).subject, c.subjectDer))) {
     return { ok: false, reason: 'issuer-mismatch', detail: `no issuer matches ${String(issuer)}` }
   }
   return { ok: true, decision: d }
+}
+
+/** The leaf's subject Name DER (through the parse cache); undefined when our DER walk refuses it. */
+function leafSubjectDer(identity: Identity): Uint8Array | undefined {
+  try {
+    return parseCertificate(identity.chain[0]!).subjectDer
+  } catch {
+    return undefined
+  }
 }
 
 const HTTP1_DETAIL = 'this route needs HTTP/2 secondary certificates'
@@ -178,6 +209,7 @@ function requestFor(need: IdentityNeed, requirement: IdentityRequirement): { key
   const oidFilters = need.oidFilters ?? (purpose !== 'any' ? [ekuOidFilter(purpose)] : [])
   const request: IdentityRequest = {
     label: need.label,
+    purpose,
     ...(oidFilters.length > 0 ? { oidFilters } : {}),
     ...(caNames && caNames.length > 0 ? { certificateAuthorities: caNames } : {}),
   }
@@ -250,8 +282,18 @@ export async function ensureIdentities(
     return { ok: false, met: [], missing: requirement.needs.map((n) => ({ label: n.label, reason: 'not-supported', detail: HTTP1_DETAIL })) }
   }
   const ctl = sessionCerts(target)
+  const policy = requirement.policy ?? ctl?.trustPolicy
+  if (!policy) {
+    // Nothing is trusted without anchors (issue 10): say so instead of asking for certificates.
+    const missing = requirement.needs.map((n) => ({
+      label: n.label,
+      reason: 'no-trust-anchors',
+      detail: ctl ? 'the server has no trust anchors configured' : 'the client does not accept certificate requests on this connection',
+    }))
+    return { ok: false, met: [], missing: ctl ? missing : missing.map((m) => ({ ...m, reason: 'not-supported' })) }
+  }
   const state = ensureSessionState(ctl)
-  const cache = decisionCache(state, requirement.policy)
+  const cache = decisionCache(state, policy)
 
   // Meets a need from the identities already on the connection, each certificate serving at most
   // one need of the requirement ("a device and a user" takes two certificates even where one
@@ -259,19 +301,20 @@ export async function ensureIdentities(
   // newest first; with `labelledOnly`, only those. When none fits, the failure reported is that of
   // the first candidate (the one presented for this need when there is one).
   const tryMeet = async (need: IdentityNeed, used: ReadonlySet<string>, labelledOnly: boolean): Promise<MetNeed | MissingNeed> => {
-    const all = ctl?.identities ?? []
+    // Every validated identity, trusted by the server or not: the requirement's policy decides.
+    const all = ctl?.allIdentities ?? []
     const free = all.filter((i) => !used.has(i.sha256))
     const labelled = free.filter((i) => i.label === need.label).reverse()
     const others = labelledOnly ? [] : free.filter((i) => i.label !== need.label).reverse()
     let best: MissingNeed | undefined
     for (const identity of [...labelled, ...others]) {
-      const r = await evaluate(identity, need, requirement.policy, cache)
+      const r = await evaluate(identity, need, policy, cache)
       if (r.ok) return { label: need.label, identity, decision: r.decision }
       best ??= {
         label: need.label,
         reason: r.reason,
         detail: r.detail,
-        subject: oneLine(identity.subject),
+        subject: identity.subject,
         ...(r.row !== undefined ? { row: r.row } : {}),
       }
     }
@@ -279,9 +322,9 @@ export async function ensureIdentities(
     // Only certificates already serving other needs: say why the one presented for this need
     // would not do either, when it would not.
     for (const identity of all.filter((i) => i.label === need.label).reverse()) {
-      const r = await evaluate(identity, need, requirement.policy, cache)
+      const r = await evaluate(identity, need, policy, cache)
       if (!r.ok) {
-        return { label: need.label, reason: r.reason, detail: r.detail, subject: oneLine(identity.subject), ...(r.row !== undefined ? { row: r.row } : {}) }
+        return { label: need.label, reason: r.reason, detail: r.detail, subject: identity.subject, ...(r.row !== undefined ? { row: r.row } : {}) }
       }
     }
     return all.length > 0
@@ -355,8 +398,10 @@ export async function ensureIdentities(
 
 /**
  * The RFC 9457 problem-details body of a 403: `type`, `title`, `status`, `detail` naming every
- * missing need and its reason, plus the extension members `missing` (label, reason, detail,
- * subject and table row when known) and `presented` (the needs that were met, with roles).
+ * missing need and its reason, plus the extension members `missing` (label, reason, detail, and
+ * the RFC 4514 subject of the certificate presented for it when there was one) and `presented`
+ * (the needs that were met: label, subject, roles). Internal decision-table row numbers stay out
+ * of the body (they are in `MissingNeed.row` and `Decision.rows` for the application).
  */
 export function problemDetails(result: Extract<RequirementResult, { ok: false }>): Record<string, unknown> {
   const http1 = result.missing.length > 0 && result.missing.every((m) => m.detail === HTTP1_DETAIL)
@@ -367,12 +412,11 @@ export function problemDetails(result: Extract<RequirementResult, { ok: false }>
     detail: http1
       ? `${HTTP1_DETAIL}: this request came over HTTP/1.1`
       : `missing identity: ${result.missing.map((m) => `${m.label} (${m.reason}: ${m.detail})`).join('; ')}`,
-    missing: result.missing,
+    missing: result.missing.map(({ row: _row, ...m }) => m),
     presented: result.met.map((m) => ({
       label: m.label,
-      subject: oneLine(m.identity.subject),
+      subject: m.identity.subject,
       roles: [...m.decision.roles],
-      rows: [...m.decision.rows],
     })),
   }
 }

@@ -112,12 +112,15 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
   const serverCertificates = o.serverCert
     ? [{ cert: readText(o.serverCert, 'server certificate'), key: readText(o.serverKey ?? '', 'server key') }]
     : []
+  const preset = o.policy ?? 'frank'
+  const policy: CertificatePolicyFn = createCertificatePolicy({ anchors: [ca], preset })
   const server = createSecureServer(
     {
       cert,
       key,
       allowHTTP1: true,
-      secondaryCerts: { serverCertificates, serverCertAuth: true, requestTimeoutMs: o.timeoutMs },
+      // --ca is the trust anchor: identities are decided against it once (issue 10).
+      secondaryCerts: { serverCertificates, serverCertAuth: true, requestTimeoutMs: o.timeoutMs, trust: policy },
     },
     (req, res) => {
       // A failing handler answers 500; it must never become an unhandled rejection (issue 10).
@@ -128,8 +131,6 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
     },
   )
   const requests: IdentityRequest[] = o.request.map((label) => purposeRequest(label, ca))
-  const preset = o.policy ?? 'frank'
-  const policy: CertificatePolicyFn = createCertificatePolicy({ anchors: [ca], preset })
   const requirement: IdentityRequirement | undefined =
     o.require && o.require.length > 0
       ? { needs: o.require.map((label) => ({ label })), policy, requestAnchors: [ca], timeoutMs: o.timeoutMs }
@@ -168,7 +169,7 @@ export async function serve(o: ServeOptions, log: (line: string) => void = (l) =
         const outcomes = await ctl.requestIdentities(requests)
         const identities = await Promise.all(
           outcomes.flatMap((x) => {
-            if (x.kind !== 'identity') return []
+            if (x.kind === 'declined') return []
             const purpose = x.label === 'device' || x.label === 'user' ? x.label : 'any'
             return [policy({ chain: x.identity.chain, entries: x.identity.entries }, purpose).then((d) => identityJson(x.identity, d))]
           }),

@@ -14,7 +14,7 @@
  * - RDN order and count are significant.
  */
 import { DecodeError } from '../errors.js'
-import { encodeOid, encodeTlv, nameRdnKeys } from '../policy/der.js'
+import { STRING_TAGS, children, content, decodeOid, decodeString, encodeOid, encodeTlv, nameRdnKeys, readTlv, whole } from '../policy/der.js'
 
 /** Attribute type names we accept (RFC 4514 §3 table, plus names common in certificates). */
 export const ATTRIBUTE_TYPES: Readonly<Record<string, string>> = Object.freeze({
@@ -192,4 +192,57 @@ export function distinguishedNameMatches(text: string, nameDer: Uint8Array): boo
   const want = nameRdnKeys(encodeDistinguishedName(parseDistinguishedName(text)))
   const got = nameRdnKeys(nameDer)
   return want.length === got.length && want.every((k, i) => k === got[i])
+}
+
+/** Short names used when formatting: RFC 4514 §3's table, then the other names we parse. */
+const SHORT_NAMES: ReadonlyMap<string, string> = (() => {
+  const m = new Map<string, string>()
+  for (const [name, oid] of Object.entries(ATTRIBUTE_TYPES)) if (!m.has(oid)) m.set(oid, name)
+  return m
+})()
+
+/** RFC 4514 §2.4 escaping of one string value. */
+function escapeValue(v: string): string {
+  let out = ''
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!
+    if (ch === '\0') out += '\\00'
+    else if ('"+,;<>\\'.includes(ch)) out += '\\' + ch
+    else if ((ch === '#' || ch === ' ') && i === 0) out += '\\' + ch
+    else if (ch === ' ' && i === v.length - 1) out += '\\ '
+    else out += ch
+  }
+  return out
+}
+
+/**
+ * The RFC 4514 string of a DER Name (RFC 5280 §4.1.2.4): RDNs from the last to the first
+ * (RFC 4514 §2.1), `,` between RDNs and `+` inside a multi-valued one, short names from the RFC
+ * 4514 §3 table (and the other names {@link parseDistinguishedName} accepts), dotted OIDs
+ * otherwise; directory strings as text with §2.4 escapes, any other value as `#` + its BER hex.
+ * This is the subject format of `Identity.subject`, problem bodies and the CLI, and
+ * `parseDistinguishedName` reads it back ({@link distinguishedNameMatches} holds).
+ * @param nameDer - a Name, e.g. a certificate's subject.
+ * @returns e.g. `CN=user,O=h2sc test`; the empty string for an empty Name.
+ * @throws DecodeError (`ERR_SC_DECODE`) for a malformed Name.
+ */
+export function formatDistinguishedName(nameDer: Uint8Array): string {
+  const top = readTlv(nameDer, 0)
+  if (top.tag !== 0x30 || top.end !== nameDer.length) throw new DecodeError('Name', 0, 'Name is not one SEQUENCE')
+  const rdns = children(nameDer, top).map((rdn) => {
+    if (rdn.tag !== 0x31) throw new DecodeError('Name', rdn.start, 'RDN is not a SET')
+    return children(nameDer, rdn)
+      .map((ava) => {
+        const [type, value] = ava.tag === 0x30 ? children(nameDer, ava) : []
+        if (!type || type.tag !== 0x06 || !value) throw new DecodeError('Name', ava.start, 'bad AttributeTypeAndValue')
+        const oid = decodeOid(content(nameDer, type), type.contentStart)
+        const name = SHORT_NAMES.get(oid) ?? oid
+        const text = STRING_TAGS.has(value.tag)
+          ? escapeValue(decodeString(value.tag, content(nameDer, value)))
+          : '#' + Buffer.from(whole(nameDer, value)).toString('hex')
+        return `${name}=${text}`
+      })
+      .join('+')
+  })
+  return rdns.reverse().join(',')
 }

@@ -21,6 +21,7 @@ import {
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DecodeError, UnsupportedError, UsageError } from '../errors.js'
+import { formatDistinguishedName } from '../oauth/distinguished-name.js'
 
 /** Key types the test PKI can issue. `rsa` = rsaEncryption, `rsa-pss` = id-RSASSA-PSS SPKI. */
 export type PkiKeyType = 'p256' | 'p384' | 'p521' | 'ed25519' | 'ed448' | 'rsa' | 'rsa-pss'
@@ -75,7 +76,7 @@ export type KeyUsageName =
 export interface TestCredential {
   /** Key type of this certificate's key. */
   readonly keyType: PkiKeyType
-  /** Subject DN as text (e.g. `CN=localhost, O=h2sc test`). */
+  /** Subject DN as an RFC 4514 string (e.g. `CN=localhost,O=h2sc test`), as `Identity.subject` shows it. */
   readonly subject: string
   /** This certificate alone, PEM. */
   readonly certPem: string
@@ -123,7 +124,7 @@ export interface RawExtension {
 
 /** Options of {@link issueCertificate}. Omitted extensions are left out of the certificate. */
 export interface IssueCertificateOptions {
-  /** Subject DN, RFC 4514 style: `'CN=device-1, O=Example'`. */
+  /** Subject DN, RFC 4514: `'CN=device-1, O=Example'` (CN is the last RDN of the DER Name). */
   readonly subject: string
   /** The CA that signs; omitted = self-signed. */
   readonly issuer?: TestCredential
@@ -444,11 +445,16 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     extractable: false,
     usages: ['sign'],
   } as unknown as X509SigningKey
+  // The subject is an RFC 4514 string, whose first RDN is the *last* one of the DER Name (RFC
+  // 4514 §2.1); @peculiar/x509 keeps the string's order, so the RDNs are reversed here. Then
+  // `CN=user, O=h2sc test` is encoded O first and reads back as `CN=user,O=h2sc test` everywhere
+  // (Identity.subject, problem bodies, the CLI, parseDistinguishedName).
+  const subjectName = new x509.Name(new x509.Name(options.subject).toJSON().reverse())
   const cert = await x509.X509CertificateGenerator.create(
     {
       serialNumber: options.serialNumber ?? randomSerial(),
-      subject: options.subject,
-      issuer: issuerCert ? issuerCert.subjectName : options.subject,
+      subject: subjectName,
+      issuer: issuerCert ? issuerCert.subjectName : subjectName,
       notBefore,
       notAfter,
       publicKey: toArrayBuffer(spki),
@@ -462,7 +468,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const chainDer = [certDer, ...issuerChain]
   return {
     keyType,
-    subject: cert.subject,
+    subject: formatDistinguishedName(new Uint8Array(cert.subjectName.toArrayBuffer())),
     certPem: pem('CERTIFICATE', certDer),
     keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     certDer,

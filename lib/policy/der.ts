@@ -143,9 +143,10 @@ export function encodeTlv(tag: number, body: Uint8Array): Uint8Array {
 // Names (RFC 5280 §4.1.2.4, comparison per §7.1)
 
 /** String types whose values we compare after case folding and whitespace collapsing. */
-const STRING_TAGS = new Set([0x0c /* UTF8 */, 0x13 /* Printable */, 0x16 /* IA5 */, 0x14, 0x1e, 0x1c])
+export const STRING_TAGS: ReadonlySet<number> = new Set([0x0c /* UTF8 */, 0x13 /* Printable */, 0x16 /* IA5 */, 0x14, 0x1e, 0x1c])
 
-function decodeString(tag: number, body: Uint8Array): string {
+/** Text of a directory string value (UTF-8, Printable, IA5, Teletex as UTF-8, BMP as UTF-16BE). */
+export function decodeString(tag: number, body: Uint8Array): string {
   if (tag === 0x1e) {
     // BMPString: UTF-16BE
     let s = ''

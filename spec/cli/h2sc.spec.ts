@@ -174,7 +174,9 @@ describe('cli/h2sc', function () {
       expect(report.status).to.equal(403)
       const body = JSON.parse(report.body) as { policy: string; missing: { label: string; reason: string; row?: number; detail: string }[] }
       expect(body.policy).to.equal('rfc5280')
-      expect(body.missing[0]).to.include({ label: 'user', reason: 'eku-purpose', row: 6 })
+      expect(body.missing[0]).to.include({ label: 'user', reason: 'eku-purpose' })
+      // Internal decision-table rows stay out of problem bodies (issue 10 item 4).
+      expect(body.missing[0]).to.not.have.property('row')
       expect(body.missing[0]!.detail).to.match(/serverAuth/)
     })
 

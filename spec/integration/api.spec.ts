@@ -22,7 +22,7 @@ describe('integration: server and client API shape', function () {
   it('adds the extension to an existing Http2SecureServer, stream API included', async () => {
     const pki = await testPki('p256')
     server = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem })
-    attachSecondaryCerts(server)
+    attachSecondaryCerts(server, { trust: { anchors: [pki.caPem], preset: 'frank' } })
     server.on('stream', (stream) => {
       void sessionCerts(stream)!
         .requestIdentities([{ label: 'user', oidFilters: [ekuOidFilter('user')] }])
@@ -51,7 +51,7 @@ describe('integration: server and client API shape', function () {
       const out = await ctl.requestIdentities([{ label: 'device', oidFilters: [ekuOidFilter('device')], signatureAlgorithms: [0x0403, 0x0807] }])
       res.end(out[0]!.kind)
     })
-    attachSecondaryCerts(server)
+    attachSecondaryCerts(server, { trust: { anchors: [pki.caPem], preset: 'frank' } })
     sessions = trackSessions(server)
     const port = await listen(server)
     const infos: RequestInfo[] = []
@@ -85,7 +85,7 @@ describe('integration: server and client API shape', function () {
       const out = await sessionCerts(req)!.requestIdentities([{ label: 'first' }, { label: 'second' }])
       res.end(JSON.stringify(out.map((o) => (o.kind === 'identity' ? o.identity.sha256 : o.kind))))
     })
-    attachSecondaryCerts(server)
+    attachSecondaryCerts(server, { trust: { anchors: [pki.caPem], preset: 'frank' } })
     sessions = trackSessions(server)
     const port = await listen(server)
     const frames: number[] = []
@@ -118,7 +118,7 @@ describe('integration: server and client API shape', function () {
       const out = await sessionCerts(req)!.requestIdentities([{ label: 'user' }])
       res.end(out[0]!.kind)
     })
-    attachSecondaryCerts(server)
+    attachSecondaryCerts(server, { trust: { anchors: [pki.caPem], preset: 'frank' } })
     sessions = trackSessions(server)
     const port = await listen(server)
     const s = connect(`https://127.0.0.1:${port}`, {
@@ -137,7 +137,7 @@ describe('integration: server and client API shape', function () {
   it('serves HTTP/1.1 clients with allowHTTP1 next to the extension', async () => {
     const pki = await testPki('p256')
     server = http2.createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, allowHTTP1: true }, (req, res) => res.end(`v${req.httpVersion}:${sessionCerts(req) ? 'ext' : 'none'}`))
-    attachSecondaryCerts(server)
+    attachSecondaryCerts(server, { trust: { anchors: [pki.caPem], preset: 'frank' } })
     sessions = trackSessions(server)
     const port = await listen(server)
     const https = await import('node:https')

@@ -21,7 +21,7 @@ describe('integration: device + user identities over real TLS 1.3 and node:http2
 
   async function start(handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void, ext: Parameters<typeof createSecureServer>[0]['secondaryCerts'] = {}) {
     const pki = await testPki('p256')
-    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: ext }, handler)
+    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: { anchors: [pki.caPem], preset: 'frank' }, ...ext } }, handler)
     sessions = trackSessions(server)
     port = await listen(server)
     return pki

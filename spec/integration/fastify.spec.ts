@@ -139,7 +139,9 @@ describe('integration: Fastify 5 plugin', function () {
     const r = await get(s, '/device-strict')
     expect(r.status).to.equal(403)
     const p = JSON.parse(r.body) as { missing: { label: string; reason: string; row?: number }[] }
-    expect(p.missing[0]).to.include({ label: 'device', reason: 'eku-purpose', row: 5 })
+    expect(p.missing[0]).to.include({ label: 'device', reason: 'eku-purpose' })
+    // Internal decision-table rows stay out of problem bodies (issue 10 item 4).
+    expect(p.missing[0]).to.not.have.property('row')
     expect((await get(s, '/user')).status).to.equal(200)
     expect(s.destroyed).to.equal(false)
   })
@@ -206,7 +208,9 @@ describe('integration: Fastify 5 plugin', function () {
 
   it('works with secondaryCertsServerFactory: attached once, extension in the first SETTINGS', async () => {
     const tlsOptions = { key: pki.server.keyPem, cert: pki.server.chainPem }
-    const a: H2App = Fastify({ http2: true, https: tlsOptions, serverFactory: secondaryCertsServerFactory(tlsOptions) })
+    // The factory builds and attaches the server, so its trust comes with the factory's options.
+    const factoryOptions = { ...tlsOptions, secondaryCerts: { trust: { anchors: [pki.caPem], preset: 'frank' as const } } }
+    const a: H2App = Fastify({ http2: true, https: tlsOptions, serverFactory: secondaryCertsServerFactory(factoryOptions) })
     app = a
     const before = a.server.listeners('secureConnection')
     await a.register(fastifySecondaryCerts, { policy: createCertificatePolicy({ anchors: [pki.caPem], preset: 'frank' }), timeoutMs: 3000 })

@@ -69,7 +69,7 @@ describe('integration: a client with four credentials, steered by the request', 
       '/device-unnamed': { needs: [{ label: 'device' }], policy: own, timeoutMs: 3000 },
     }
     const guards = new Map(Object.entries(table).map(([p, r]) => [p, requireIdentities(r)]))
-    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: own } }, async (req, res) => {
       if (req.url === '/purpose-request') {
         // The CLI's request shaping, straight through requestIdentities.
         const out = await sessionCerts(req)!.requestIdentities([purposeRequest('user', userCa.certPem), purposeRequest('device', deviceCa.certPem)])
@@ -134,7 +134,7 @@ describe('integration: a client with four credentials, steered by the request', 
   it('steers through purposeRequest (CA name + EKU filter) as well', async () => {
     const s = await client()
     const r = await get(s, '/purpose-request')
-    expect(r.body).to.equal('CN=alice, O=four | CN=sensor-1, O=four')
+    expect(r.body).to.equal('CN=alice,O=four | CN=sensor-1,O=four')
     expect(answered(s)).to.deep.equal(['user', 'device'])
   })
 

@@ -20,7 +20,7 @@ interface Problem {
   status: number
   detail: string
   missing: MissingNeed[]
-  presented: { label: string; subject: string; roles: string[]; rows: number[] }[]
+  presented: { label: string; subject: string; roles: string[] }[]
 }
 
 /** Route table shared by the compat and the stream server. */
@@ -62,7 +62,7 @@ describe('integration: route protection over real TLS 1.3 and node:http2', funct
   async function startCompat(): Promise<void> {
     const table = routes(pki)
     const guards = new Map(Object.entries(table).map(([p, r]) => [p, requireIdentities(r)]))
-    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: { anchors: [pki.caPem], preset: 'frank' } } }, async (req, res) => {
       const path = req.url.split('?')[0]!
       if (path === '/login') await sessionCerts(req)!.requestIdentities([{ label: 'user' }])
       const guard = guards.get(path)
@@ -78,7 +78,7 @@ describe('integration: route protection over real TLS 1.3 and node:http2', funct
   async function startStream(): Promise<void> {
     const table = routes(pki)
     const guards = new Map(Object.entries(table).map(([p, r]) => [p, requireIdentitiesOnStream(r)]))
-    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem })
+    server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem, secondaryCerts: { trust: { anchors: [pki.caPem], preset: 'frank' } } })
     server.on('stream', (stream, headers) => {
       void (async () => {
         const path = String(headers[':path'])
@@ -190,7 +190,9 @@ describe('integration: route protection over real TLS 1.3 and node:http2', funct
       let goaway = false
       s.on('goaway', () => (goaway = true))
       const p = problem(await get(s, '/device-rfc5280'))
-      expect(p.missing[0]).to.include({ label: 'device', reason: 'eku-purpose', row: 5 })
+      expect(p.missing[0]).to.include({ label: 'device', reason: 'eku-purpose' })
+      // Internal decision-table rows stay out of problem bodies (issue 10 item 4).
+      expect(p.missing[0]).to.not.have.property('row')
       expect(p.missing[0]!.subject).to.match(/CN=device-/)
       // A later request on the same session still works.
       const r = await get(s, '/user')

@@ -68,7 +68,7 @@ describe('integration/violations', function () {
         {
           key: pki.server.keyPem,
           cert: pki.server.chainPem,
-          secondaryCerts: { maxAuthenticatorBytes: MAX_AUTH, requestTimeoutMs: 3000, ...ext },
+          secondaryCerts: { maxAuthenticatorBytes: MAX_AUTH, requestTimeoutMs: 3000, trust: { anchors: [pki.caPem], preset: 'frank' }, ...ext },
         },
         (req, res) => {
           if (req.url === '/ask2') {

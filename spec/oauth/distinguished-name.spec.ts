@@ -2,6 +2,7 @@ import { expect } from 'chai'
 import {
   distinguishedNameMatches,
   encodeDistinguishedName,
+  formatDistinguishedName,
   parseDistinguishedName,
 } from '../../lib/oauth/distinguished-name.js'
 import { decodeCertFields } from '../../lib/policy/der.js'
@@ -98,6 +99,41 @@ describe('oauth/distinguished-name', () => {
     it('round-trips through encodeDistinguishedName', () => {
       const der = encodeDistinguishedName(parseDistinguishedName('CN=x\\2C y,O=o'))
       expect(distinguishedNameMatches('CN=x\\, y, O=o', der)).to.equal(true)
+    })
+  })
+
+  describe('formatDistinguishedName', () => {
+    it('writes the last RDN first, comma-separated, with short names (RFC 4514 §2.1, §3)', async () => {
+      const der = await subjectOf([{ [C]: [{ printableString: 'SE' }] }, { [O]: [{ utf8String: 'Example AB' }] }, { [CN]: [{ utf8String: 'client-1' }] }])
+      expect(formatDistinguishedName(der)).to.equal('CN=client-1,O=Example AB,C=SE')
+    })
+
+    it('joins a multi-valued RDN with + and uses dotted OIDs for unnamed types', async () => {
+      const der = await subjectOf([{ [DC]: [{ ia5String: 'example' }] }, { [UID]: [{ utf8String: 'u1' }], [CN]: [{ utf8String: 'a' }] }])
+      const text = formatDistinguishedName(der)
+      expect(text).to.match(/^(UID=u1\+CN=a|CN=a\+UID=u1),DC=example$/)
+      expect(formatDistinguishedName(encodeDistinguishedName([[{ type: '1.2.3.4', kind: 'string', value: 'v' }]]))).to.equal('1.2.3.4=v')
+    })
+
+    it('escapes the special characters of §2.4 and reads back to the same name', () => {
+      for (const value of ['a,b', 'x+y', 'q"uote', 'semi;colon', '<lt>', 'back\\slash', '#lead', ' lead', 'trail ', 'nul\u0000x', 'Ünïcode ✓']) {
+        const der = encodeDistinguishedName([[{ type: O, kind: 'string', value: 'o' }], [{ type: CN, kind: 'string', value }]])
+        const text = formatDistinguishedName(der)
+        expect(text.startsWith('CN='), text).to.equal(true)
+        expect(distinguishedNameMatches(text, der), text).to.equal(true)
+        expect(parseDistinguishedName(text)[1]![0], text).to.deep.equal({ type: CN, kind: 'string', value })
+      }
+    })
+
+    it('writes non-string values as #hex of their BER and reads them back', () => {
+      const ber = Uint8Array.from([0x02, 0x01, 0x05])
+      const der = encodeDistinguishedName([[{ type: '2.5.4.5', kind: 'ber', value: ber }]])
+      expect(formatDistinguishedName(der)).to.equal('SERIALNUMBER=#020105')
+      expect(distinguishedNameMatches('SERIALNUMBER=#020105', der)).to.equal(true)
+    })
+
+    it('rejects a malformed Name with ERR_SC_DECODE', () => {
+      expectDecodeError(() => formatDistinguishedName(Uint8Array.from([0x31, 0x00])))
     })
   })
 })

@@ -92,10 +92,13 @@ export function plainH2(port: number, ca: string, options: http2.SecureClientSes
   return s
 }
 
-/** Our extension client holding the test PKI's device and user credentials. */
-export function extensionClient(port: number, pki: TestPki, ext: ClientExtensionOptions = {}): http2.ClientHttp2Session {
+/**
+ * Our extension client holding the test PKI's device and user credentials; `ca` (the server's
+ * anchor) defaults to that PKI's.
+ */
+export function extensionClient(port: number, pki: TestPki, ext: ClientExtensionOptions = {}, ca: string = pki.caPem): http2.ClientHttp2Session {
   const s = connect(`https://127.0.0.1:${port}`, {
-    ca: pki.caPem,
+    ca,
     servername: 'localhost',
     secondaryCerts: {
       credentials: [
