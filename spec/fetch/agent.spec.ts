@@ -62,7 +62,11 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
       {
         key: pki.server.keyPem,
         cert: pki.server.chainPem,
-        secondaryCerts: options.secondary ? { serverCertificates: [{ cert: pki.origin2.chainPem, key: pki.origin2.keyPem }] } : {},
+        // The test PKI's CA is the server's trust anchor (issue 10: only trusted identities count).
+        secondaryCerts: {
+          trust: { anchors: [pki.caPem], preset: 'frank' },
+          ...(options.secondary ? { serverCertificates: [{ cert: pki.origin2.chainPem, key: pki.origin2.keyPem }] } : {}),
+        },
       },
       (req, res) => void handler(req, res),
     )
@@ -289,7 +293,7 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
   it('the README fetch snippet runs as written (device + user)', async () => {
     const setup = await import('../../examples/readme/setup.js')
     const { readmeFetch } = await import('../../examples/readme/fetch.js')
-    server = createSecureServer({ key: setup.key, cert: setup.cert }, async (req, res) => {
+    server = createSecureServer({ key: setup.key, cert: setup.cert, secondaryCerts: { trust: { anchors: [setup.caPem], preset: 'frank' } } }, async (req, res) => {
       const out = await sessionCerts(req)!.requestIdentities([purposeRequest('device', setup.caPem), purposeRequest('user', setup.caPem)])
       res.end(out.map((o) => o.kind).join(','))
     })

@@ -281,9 +281,10 @@ describe('pki/test-pki', function () {
       expect(a.root.subject).to.not.equal(b.root.subject)
       expect(a.intermediate.subject).to.not.equal(b.intermediate.subject)
       expect(a.root.subject).to.contain(a.name)
-      expect(c.root.subject).to.equal('CN=h2sc Test Root CA (p256) fixed-1, O=h2sc test')
+      // TestCredential.subject is the RFC 4514 string (issue 10 item 4).
+      expect(c.root.subject).to.equal('CN=h2sc Test Root CA (p256) fixed-1,O=h2sc test')
       expect(d.root.subject).to.equal(c.root.subject)
-      expect(d.intermediate.subject).to.equal('CN=h2sc Test Intermediate CA (p256) fixed-1, O=h2sc test')
+      expect(d.intermediate.subject).to.equal('CN=h2sc Test Intermediate CA (p256) fixed-1,O=h2sc test')
       // A leaf of one PKI does not name the other's intermediate as its issuer.
       expect(cert(a.user).issuer).to.not.equal(cert(b.intermediate).subject)
     })
