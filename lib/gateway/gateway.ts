@@ -202,6 +202,9 @@ export class Gateway extends EventEmitter {
       const ctl = sessionCerts(session)
       if (!ctl) return
       ctl.on('identity', (i: { label: string }) => this.metrics.identities.inc({ label: i.label, outcome: 'validated' }))
+      // Validated but not trusted by the server-level `trust` (issue 10): still a validated answer;
+      // the route's own policy decides, and its rejections count as 'untrusted' below.
+      ctl.on('untrusted', (e: { label: string }) => this.metrics.identities.inc({ label: e.label, outcome: 'validated' }))
       ctl.on('declined', (label: string) => this.metrics.identities.inc({ label, outcome: 'declined' }))
       ctl.on('violation', (e: ProtocolError) => {
         this.metrics.violations.inc({ code: e.violation })
