@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only ea|h2|fetch]`: every figure is a ratio against a baseline
+ * `npm run bench [-- --json] [-- --only ea|h2|fetch|gateway]`: every figure is a ratio against a baseline
  * measured in the same run. The npm script compiles lib/ and bench/ with tsc first
  * (tsconfig.bench.json) and runs the JavaScript, so the figures are those of the published
  * package, not of a development-time transform (tsx adds a helper call per function definition).
@@ -37,6 +37,15 @@ if (!only || only === 'fetch') {
   if (!json) {
     console.log('')
     console.log(formatFetch(rows))
+  }
+}
+if (!only || only === 'gateway') {
+  const { runGatewayBench, formatGateway } = await import('./gateway.js')
+  const g = await runGatewayBench()
+  result['gateway'] = g
+  if (!json) {
+    console.log('')
+    console.log(formatGateway(g))
   }
 }
 if (json) console.log(JSON.stringify(result, null, 2))

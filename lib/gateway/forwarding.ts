@@ -72,9 +72,17 @@ export interface ForwardedIdentity {
  * Lower-cased names of every identity field, removed from what clients send: the configured names
  * and the defaults too (a backend that still reads a default name must not see a client's copy).
  */
-export function identityFieldNames(names: HeaderNames): Set<string> {
-  return new Set([...Object.values(names), ...Object.values(DEFAULT_HEADER_NAMES)].map((n) => n.toLowerCase()))
+export function identityFieldNames(names: HeaderNames): ReadonlySet<string> {
+  let set = fieldNameSets.get(names)
+  if (!set) {
+    set = new Set([...Object.values(names), ...Object.values(DEFAULT_HEADER_NAMES)].map((n) => n.toLowerCase()))
+    fieldNameSets.set(names, set)
+  }
+  return set
 }
+
+/** One set per resolved HeaderNames object (it is built per request otherwise). */
+const fieldNameSets = new WeakMap<HeaderNames, ReadonlySet<string>>()
 
 /** Inputs of {@link upstreamRequestHeaders}. */
 export interface UpstreamHeaderInput {
@@ -125,6 +133,21 @@ export function upstreamRequestHeaders(i: UpstreamHeaderInput): string[] {
 }
 
 /**
+ * Serialized members per chain: an identity's chain array lives as long as its connection and
+ * is sent with every request on it, so it is base64-encoded once.
+ */
+const serialized = new WeakMap<readonly Uint8Array[], { leaf: string; rest: string }>()
+
+function serializedChain(chain: readonly Uint8Array[]): { leaf: string; rest: string } {
+  let v = serialized.get(chain)
+  if (!v) {
+    v = { leaf: serializeByteSequence(chain[0]!), rest: serializeInnerList(chain.slice(1)) }
+    serialized.set(chain, v)
+  }
+  return v
+}
+
+/**
  * The identity fields: `Secondary-Client-Cert` (Dictionary label → leaf DER) and
  * `Secondary-Client-Cert-Chain` (label → Inner List of the rest of the chain, TLS order), and RFC
  * 9440's `Client-Cert` (Byte Sequence) / `Client-Cert-Chain` (List) for the handshake
@@ -137,8 +160,9 @@ export function identityFields(
 ): string[] {
   const out: string[] = []
   if (identities.length > 0) {
-    out.push(names.secondaryClientCert.toLowerCase(), serializeDictionary(identities.map((x) => [x.label, serializeByteSequence(x.chain[0]!)])))
-    out.push(names.secondaryClientCertChain.toLowerCase(), serializeDictionary(identities.map((x) => [x.label, serializeInnerList(x.chain.slice(1))])))
+    const s = identities.map((x) => serializedChain(x.chain))
+    out.push(names.secondaryClientCert.toLowerCase(), serializeDictionary(identities.map((x, i) => [x.label, s[i]!.leaf])))
+    out.push(names.secondaryClientCertChain.toLowerCase(), serializeDictionary(identities.map((x, i) => [x.label, s[i]!.rest])))
   }
   if (handshake && handshake.length > 0) {
     out.push(names.clientCert.toLowerCase(), serializeByteSequence(handshake[0]!))

@@ -464,9 +464,14 @@ export class Gateway extends EventEmitter {
       body = new PassThrough({ highWaterMark: 64 * 1024 })
       req.pipe(body)
     }
-    const ac = new AbortController()
+    // undici takes an EventEmitter as the abort signal; an AbortController per request (and the
+    // DOMException machinery behind it) showed up at ~5 % of the gateway's profile.
+    const ac = { signal: Object.assign(new EventEmitter(), { aborted: false }) }
     const onClientGone = (): void => {
-      if (!res.writableFinished) ac.abort()
+      if (!res.writableFinished && !ac.signal.aborted) {
+        ac.signal.aborted = true
+        ac.signal.emit('abort')
+      }
     }
     res.once('close', onClientGone)
     const dispatcher: Dispatcher = this.upstreams.for(route)
