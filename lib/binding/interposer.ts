@@ -3,10 +3,12 @@ import type { TLSSocket } from 'node:tls'
 import { ClosedError, FrameTooLargeError, UsageError } from '../errors.js'
 import { MAX_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE } from '../config.js'
 import { encodeExtensionFrame } from '../wire/h2/certificate-frame.js'
-import { H2Flag, H2FrameType, MAX_STREAM_ID } from '../wire/h2/frame-header.js'
+import { H2FrameType, MAX_STREAM_ID } from '../wire/h2/frame-header.js'
 import type { FrameHeader } from '../wire/h2/frame-header.js'
 import { FrameBoundaryTracker, FrameSplitter } from '../wire/h2/frame-splitter.js'
 import type { FrameSplitterSink } from '../wire/h2/frame-splitter.js'
+import { decodeSettings, settingValue, SETTINGS_MAX_FRAME_SIZE } from '../wire/h2/settings.js'
+import type { SettingsFrame } from '../wire/h2/settings.js'
 
 /*
  * The frame interposer (digest http2-secondary-certs §9, notes node20-feasibility §1): a Duplex
@@ -22,8 +24,6 @@ import type { FrameSplitterSink } from '../wire/h2/frame-splitter.js'
  * across reads is held, and our own frames are copied once into one buffer.
  */
 
-/** RFC 9113 §6.5.2 SETTINGS_MAX_FRAME_SIZE. */
-const SETTINGS_MAX_FRAME_SIZE = 0x5
 /** Grace between writing a connection-error GOAWAY and closing the connection. */
 const CLOSE_AFTER_GOAWAY_MS = 100
 
@@ -306,19 +306,18 @@ export class FrameInterposer extends Duplex {
   }
 
   private onPeerSettings(h: FrameHeader, payload: Uint8Array): void {
-    // RFC 9113 §6.5: ACK frames are empty; a SETTINGS frame on a stream or with a length that is
-    // not a multiple of 6 is a connection error nghttp2 reports itself.
-    if ((h.flags & H2Flag.ACK) !== 0 || h.streamId !== 0 || payload.length % 6 !== 0) return
-    const entries: [number, number][] = []
-    for (let o = 0; o < payload.length; o += 6) {
-      const id = (payload[o]! << 8) | payload[o + 1]!
-      const value = ((payload[o + 2]! << 24) >>> 0) + ((payload[o + 3]! << 16) | (payload[o + 4]! << 8) | payload[o + 5]!)
-      entries.push([id, value])
-      if (id === SETTINGS_MAX_FRAME_SIZE && value >= MIN_MAX_FRAME_SIZE && value <= MAX_MAX_FRAME_SIZE) {
-        this.peerMaxFrameSizeValue = value
-      }
+    // RFC 9113 §6.5: a malformed SETTINGS frame is a connection error nghttp2 reports itself; it
+    // changes nothing here.
+    let frame: SettingsFrame
+    try {
+      frame = decodeSettings(h.flags, h.streamId, payload)
+    } catch {
+      return
     }
-    this.emitSafely('peerSettings', entries)
+    if (frame.ack) return
+    const maxFrameSize = settingValue(frame.entries, SETTINGS_MAX_FRAME_SIZE)
+    if (maxFrameSize !== undefined) this.peerMaxFrameSizeValue = maxFrameSize
+    this.emitSafely('peerSettings', frame.entries)
   }
 
   /** A throwing listener destroys the connection instead of escaping into the socket's 'data'. */

@@ -4,6 +4,8 @@ import { Duplex } from 'node:stream'
 import type tls from 'node:tls'
 import { UnsupportedError, UsageError } from '../errors.js'
 import { CLIENT_PREFACE, FRAME_HEADER_BYTES, H2Flag, H2FrameType } from '../wire/h2/frame-header.js'
+import { decodeSettingsPayload } from '../wire/h2/settings.js'
+import type { SettingsEntry } from '../wire/h2/settings.js'
 import { FrameInterposer } from './interposer.js'
 import type { FrameInterposerOptions } from './interposer.js'
 import { publish } from './diagnostics.js'
@@ -394,11 +396,15 @@ function judge(b: Buffer, ids: ReadonlySet<number>): 'more' | 'wrap' | 'native' 
   const flags = b[h + 4]!
   const streamId = b.readUInt32BE(h + 5) & 0x7fffffff
   if (type !== H2FrameType.SETTINGS || (flags & H2Flag.ACK) !== 0 || streamId !== 0) return 'native'
-  if (length % 6 !== 0 || length > MAX_PEEK_SETTINGS_BYTES) return 'native'
+  if (length > MAX_PEEK_SETTINGS_BYTES) return 'native'
   const start = h + FRAME_HEADER_BYTES
   if (b.length < start + length) return 'more'
-  for (let o = start; o < start + length; o += 6) {
-    if (ids.has(b.readUInt16BE(o)) && b.readUInt32BE(o + 2) !== 0) return 'wrap'
+  let entries: SettingsEntry[]
+  try {
+    entries = decodeSettingsPayload(b.subarray(start, start + length))
+  } catch {
+    return 'native'
   }
+  for (const [id, value] of entries) if (ids.has(id) && value !== 0) return 'wrap'
   return 'native'
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js'
+import { encodeSettingsPayload } from '../wire/h2/settings.js'
 import { CLIENT_PREFACE, FRAME_HEADER_BYTES, H2FrameType } from '../wire/h2/frame-header.js'
 
 /*
@@ -26,13 +27,7 @@ export class FirstSettingsAppender {
    * @throws UsageError (`ERR_SC_USAGE`) for an identifier or value out of range.
    */
   constructor(entries: readonly (readonly [number, number])[]) {
-    const extra = Buffer.alloc(entries.length * 6)
-    entries.forEach(([id, value], i) => {
-      if (!Number.isInteger(id) || id < 1 || id > 0xffff) throw new UsageError(`setting identifier ${id} out of range`)
-      if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new UsageError(`setting value ${value} out of range`)
-      extra.writeUInt16BE(id, i * 6)
-      extra.writeUInt32BE(value, i * 6 + 2)
-    })
+    const extra = encodeSettingsPayload(entries)
     this.extra = extra
   }
 

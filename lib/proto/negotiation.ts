@@ -1,7 +1,9 @@
 import type { Codepoints } from '../config.js'
 
-/** RFC 9113 §6.5.2 SETTINGS_MAX_FRAME_SIZE identifier. */
-export const SETTINGS_MAX_FRAME_SIZE = 0x5
+import { SETTINGS_MAX_FRAME_SIZE } from '../wire/h2/settings.js'
+import type { SettingsEntry } from '../wire/h2/settings.js'
+
+export { SETTINGS_MAX_FRAME_SIZE }
 
 /**
  * Negotiation of the extension through SETTINGS (SERVER -02 §3.1, §4.1; CLIENT -00 §3.1):
@@ -25,7 +27,7 @@ export class Negotiation {
   }
 
   /** Applies one SETTINGS frame of the peer (identifier/value pairs in wire order). */
-  onPeerSettings(entries: Iterable<readonly [number, number]>): void {
+  onPeerSettings(entries: Iterable<SettingsEntry>): void {
     this.peerSettingsSeen = true
     for (const [id, value] of entries) {
       if (id === this.codepoints.settingClientCertAuth) {

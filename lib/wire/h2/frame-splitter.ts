@@ -7,6 +7,7 @@ import {
   readFrameHeaderUnchecked,
 } from './frame-header.js'
 import type { FrameHeader } from './frame-header.js'
+import { decodeSettingsPayload, settingValue, SETTINGS_MAX_FRAME_SIZE } from './settings.js'
 
 /*
  * Incremental HTTP/2 framing (RFC 9113 §4.1) for the frame interposer (digest §9).
@@ -391,10 +392,13 @@ export class FrameBoundaryTracker {
     const s = this.settings
     if (s === undefined) return
     this.settings = undefined
-    for (let o = 0; o + 6 <= s.length; o += 6) {
-      if (((s[o]! << 8) | s[o + 1]!) !== 0x5) continue
-      const value = ((s[o + 2]! << 24) >>> 0) + ((s[o + 3]! << 16) | (s[o + 4]! << 8) | s[o + 5]!)
-      if (value >= 16384 && value <= 0xffffff) this.localMaxFrameSizeValue = value
+    let value: number | undefined
+    try {
+      value = settingValue(decodeSettingsPayload(s), SETTINGS_MAX_FRAME_SIZE)
+    } catch {
+      // A SETTINGS frame the peer must reject does not change what we accept.
+      return
     }
+    if (value !== undefined) this.localMaxFrameSizeValue = value
   }
 }
