@@ -54,17 +54,39 @@ export const Http2Code = {
 } as const
 
 /**
+ * Names of the rows of the drafts' error table (digest http2-secondary-certs §3.3), as carried by
+ * `ProtocolError.violation`. The table itself (codes, sections) is `proto/violations.ts`.
+ */
+export type ViolationName =
+  | 'authenticator-requests-at-server'
+  | 'authenticator-requests-on-stream'
+  | 'authenticator-requests-malformed'
+  | 'too-many-outstanding-requests'
+  | 'frame-before-negotiation'
+  | 'unsolicited-client-certificate'
+  | 'certificate-on-stream'
+  | 'server-certificate-from-client'
+  | 'client-certificate-from-server'
+  | 'server-authenticator-invalid'
+  | 'client-authenticator-invalid'
+  | 'extension-frame-too-large'
+
+/**
  * A peer broke a rule of the drafts (or we were told it did). The connection ends with GOAWAY
  * carrying `http2Code`.
  */
 export class ProtocolError extends SecondaryCertError {
   readonly http2Code: number
-  readonly violation: string
+  /** Which row of the error table (digest §3.3). */
+  readonly violation: ViolationName
   readonly frameType: number | undefined
-  /** true: the peer told us (GOAWAY received); false: we detected it. */
+  /**
+   * true: the peer told us (it sent GOAWAY with `http2Code` right after one of our extension
+   * frames); false: we detected it.
+   */
   readonly remote: boolean
   constructor(
-    violation: string,
+    violation: ViolationName,
     http2Code: number,
     message: string,
     options?: { frameType?: number; remote?: boolean; cause?: unknown },

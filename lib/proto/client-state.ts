@@ -18,6 +18,7 @@ import type { Credential, ExportedAuthenticators, Verdict } from '../ea/authenti
 import type { CertificateRequest } from '../wire/tls/certificate-request.js'
 import { decodeAuthenticatorRequests } from '../wire/h2/authenticator-requests-frame.js'
 import { Negotiation } from './negotiation.js'
+import type { OversizedFrame } from './negotiation.js'
 import { Violation, violationError } from './violations.js'
 import type { ViolationRow } from './violations.js'
 
@@ -103,14 +104,48 @@ export class ClientState {
     return []
   }
 
-  private onAuthenticatorRequests(frameType: number, streamId: number, payload: Uint8Array): ClientAction[] {
-    const n = this.negotiation
+  /**
+   * An extension frame longer than we accept, reported from its header alone (its payload was
+   * never buffered). The violation follows from its real type, stream and the negotiation state;
+   * only a frame that would otherwise be read is FRAME_TOO_LARGE.
+   */
+  onFrameTooLarge(header: OversizedFrame): ClientAction[] {
+    if (this.closedBy) return []
+    const { type, streamId, length } = header
+    const cp = this.cp
+    let refused: ClientAction[] | undefined
+    if (type === cp.frameAuthenticatorRequests) refused = this.admitRequests(type, streamId)
+    else if (type === cp.frameServerCertificate) refused = this.admitServerCertificate(type, streamId, length)
+    else if (type === cp.frameClientCertificate) refused = this.violate(Violation.CLIENT_CERTIFICATE_FROM_SERVER, undefined, undefined, type)
+    else return []
+    return refused ?? this.violate(Violation.FRAME_TOO_LARGE, `${length} bytes`, undefined, type)
+  }
+
+  private admitRequests(frameType: number, streamId: number): ClientAction[] | undefined {
     if (streamId !== 0) {
       return this.violate(Violation.AUTHENTICATOR_REQUESTS_ON_STREAM, `stream ${streamId}`, undefined, frameType)
     }
-    if (!n.isClientCertAuthActive) {
+    if (!this.negotiation.isClientCertAuthActive) {
       return this.violate(Violation.BEFORE_NEGOTIATION, 'SETTINGS_HTTP_CLIENT_CERT_AUTH', undefined, frameType)
     }
+    return undefined
+  }
+
+  private admitServerCertificate(frameType: number, streamId: number, length: number): ClientAction[] | undefined {
+    if (streamId !== 0) return this.violate(Violation.CERTIFICATE_ON_STREAM, `stream ${streamId}`, undefined, frameType)
+    if (!this.negotiation.isServerCertAuthActive) {
+      return this.violate(Violation.BEFORE_NEGOTIATION, 'SETTINGS_HTTP_SERVER_CERT_AUTH', undefined, frameType)
+    }
+    if (length > this.maxAuthenticatorBytes) {
+      return this.violate(Violation.FRAME_TOO_LARGE, `${length} > ${this.maxAuthenticatorBytes}`, undefined, frameType)
+    }
+    return undefined
+  }
+
+  private onAuthenticatorRequests(frameType: number, streamId: number, payload: Uint8Array): ClientAction[] {
+    const n = this.negotiation
+    const refused = this.admitRequests(frameType, streamId)
+    if (refused !== undefined) return refused
     let list: Uint8Array[]
     try {
       list = decodeAuthenticatorRequests(payload)
@@ -145,13 +180,8 @@ export class ClientState {
   }
 
   private onServerCertificate(frameType: number, streamId: number, payload: Uint8Array): ClientAction[] {
-    if (streamId !== 0) return this.violate(Violation.CERTIFICATE_ON_STREAM, `stream ${streamId}`, undefined, frameType)
-    if (!this.negotiation.isServerCertAuthActive) {
-      return this.violate(Violation.BEFORE_NEGOTIATION, 'SETTINGS_HTTP_SERVER_CERT_AUTH', undefined, frameType)
-    }
-    if (payload.length > this.maxAuthenticatorBytes) {
-      return this.violate(Violation.FRAME_TOO_LARGE, `${payload.length} > ${this.maxAuthenticatorBytes}`, undefined, frameType)
-    }
+    const refused = this.admitServerCertificate(frameType, streamId, payload.length)
+    if (refused !== undefined) return refused
     // SERVER -02 §3.2: spontaneous, so validated with no request.
     const verdict = this.ea.validate(payload)
     if (verdict.kind !== 'identity') {

@@ -5,6 +5,14 @@ import type { SettingsEntry } from '../wire/h2/settings.js'
 
 export { SETTINGS_MAX_FRAME_SIZE }
 
+/** The header of an extension frame too large to buffer (RFC 9113 §4.1 fields). */
+export interface OversizedFrame {
+  readonly type: number
+  readonly streamId: number
+  /** Payload length announced in the header. */
+  readonly length: number
+}
+
 /**
  * Negotiation of the extension through SETTINGS (SERVER -02 §3.1, §4.1; CLIENT -00 §3.1):
  * nothing of a flow may be used until both endpoints sent and received a non-zero value.

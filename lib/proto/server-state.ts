@@ -19,6 +19,7 @@ import type { ExportedAuthenticators, Verdict } from '../ea/authenticators.js'
 import { encodeAuthenticatorRequests } from '../wire/h2/authenticator-requests-frame.js'
 import { varintSize } from '../wire/varint.js'
 import { Negotiation } from './negotiation.js'
+import type { OversizedFrame } from './negotiation.js'
 import { Violation, violationError } from './violations.js'
 import type { ViolationRow } from './violations.js'
 
@@ -158,6 +159,36 @@ export class ServerState {
    */
   onFrame(frameType: number, streamId: number, payload: Uint8Array): ServerAction[] {
     if (this.closedBy) return []
+    const refused = this.admit(frameType, streamId, payload.length)
+    if (refused !== undefined) return refused
+    const head = this.outstanding.shift()!
+    // CLIENT -00 §4.2: answers come in request order; pair with the head (digest §3.1).
+    const verdict = this.ea.validate(payload, { request: head.bytes })
+    const result: ServerAction = { kind: 'result', id: head.id, verdict }
+    if (verdict.kind === 'invalid') {
+      return [result, ...this.violate(Violation.CLIENT_AUTHENTICATOR_INVALID, verdict.reason, verdict.error, frameType)]
+    }
+    return [result, ...this.flushRequests()]
+  }
+
+  /**
+   * An extension frame longer than we accept, reported from its header alone (its payload was
+   * never buffered). The violation follows from its real type, stream and the negotiation state,
+   * as for a frame that fits; only a frame that would otherwise be accepted is FRAME_TOO_LARGE.
+   */
+  onFrameTooLarge(header: OversizedFrame): ServerAction[] {
+    if (this.closedBy) return []
+    const refused = this.admit(header.type, header.streamId, header.length)
+    if (refused !== undefined) return refused
+    return this.violate(Violation.FRAME_TOO_LARGE, `${header.length} bytes`, undefined, header.type)
+  }
+
+  /**
+   * The checks that need only the frame's header (type, stream, length) and our state: the
+   * actions of a refusal (a violation, or [] for a type that is not ours), or undefined when the
+   * frame is a CLIENT_CERTIFICATE to pair with the head request.
+   */
+  private admit(frameType: number, streamId: number, length: number): ServerAction[] | undefined {
     const cp = this.cp
     const n = this.negotiation
     if (frameType === cp.frameAuthenticatorRequests) {
@@ -177,18 +208,11 @@ export class ServerState {
       }
       return this.violate(Violation.BEFORE_NEGOTIATION, 'SETTINGS_HTTP_CLIENT_CERT_AUTH', undefined, frameType)
     }
-    if (payload.length > this.maxAuthenticatorBytes) {
-      return this.violate(Violation.FRAME_TOO_LARGE, `${payload.length} > ${this.maxAuthenticatorBytes}`, undefined, frameType)
+    if (length > this.maxAuthenticatorBytes) {
+      return this.violate(Violation.FRAME_TOO_LARGE, `${length} > ${this.maxAuthenticatorBytes}`, undefined, frameType)
     }
-    const head = this.outstanding.shift()
-    if (!head) return this.violate(Violation.UNSOLICITED_CLIENT_CERTIFICATE, undefined, undefined, frameType)
-    // CLIENT -00 §4.2: answers come in request order; pair with the head (digest §3.1).
-    const verdict = this.ea.validate(payload, { request: head.bytes })
-    const result: ServerAction = { kind: 'result', id: head.id, verdict }
-    if (verdict.kind === 'invalid') {
-      return [result, ...this.violate(Violation.CLIENT_AUTHENTICATOR_INVALID, verdict.reason, verdict.error, frameType)]
-    }
-    return [result, ...this.flushRequests()]
+    if (this.outstanding.length === 0) return this.violate(Violation.UNSOLICITED_CLIENT_CERTIFICATE, undefined, undefined, frameType)
+    return undefined
   }
 
   /** Ids of requests sent or queued and not answered (to fail their waiters on close). */

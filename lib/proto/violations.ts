@@ -1,4 +1,5 @@
 import { ProtocolError } from '../errors.js'
+import type { ViolationName } from '../errors.js'
 import type { Codepoints } from '../config.js'
 
 /**
@@ -7,7 +8,7 @@ import type { Codepoints } from '../config.js'
  * draft names no code use PROTOCOL_ERROR (our decision, digest §3.3).
  */
 export interface ViolationRow {
-  readonly name: string
+  readonly name: ViolationName
   /** An HTTP/2 error code, or 'SERVER_CERTIFICATE_INVALID' (configurable codepoint). */
   readonly code: number | 'SERVER_CERTIFICATE_INVALID'
   readonly detectedBy: 'client' | 'server' | 'either'
@@ -15,7 +16,8 @@ export interface ViolationRow {
   readonly description: string
 }
 
-export type ViolationName =
+/** Keys of the table below. */
+export type ViolationKey =
   | 'AUTHENTICATOR_REQUESTS_AT_SERVER'
   | 'AUTHENTICATOR_REQUESTS_ON_STREAM'
   | 'AUTHENTICATOR_REQUESTS_MALFORMED'
@@ -29,7 +31,7 @@ export type ViolationName =
   | 'CLIENT_AUTHENTICATOR_INVALID'
   | 'FRAME_TOO_LARGE'
 
-export const Violation: Readonly<Record<ViolationName, ViolationRow>> = {
+export const Violation: Readonly<Record<ViolationKey, ViolationRow>> = {
   AUTHENTICATOR_REQUESTS_AT_SERVER: {
     name: 'authenticator-requests-at-server',
     code: 0x1 /* PROTOCOL_ERROR */,
@@ -126,8 +128,14 @@ export function violationError(
   row: ViolationRow,
   codepoints: Codepoints,
   detail?: string,
-  options?: { frameType?: number; cause?: unknown },
+  options?: { frameType?: number; cause?: unknown; remote?: boolean },
 ): ProtocolError {
   const message = detail ? `${row.description}: ${detail}` : row.description
   return new ProtocolError(row.name, violationCode(row, codepoints), message, options)
+}
+
+/** The row of a violation name. */
+export function violationRow(name: ViolationName): ViolationRow {
+  for (const row of Object.values(Violation)) if (row.name === name) return row
+  throw new Error(`unknown violation ${name}`)
 }
