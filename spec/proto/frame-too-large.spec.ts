@@ -6,7 +6,7 @@ import type { ClientAction } from '../../lib/proto/client-state.js'
 import { ExportedAuthenticators } from '../../lib/ea/authenticators.js'
 import { DEFAULT_CODEPOINTS, resolveCodepoints } from '../../lib/config.js'
 import type { Codepoints } from '../../lib/config.js'
-import { fakeExporter } from '../support/fake-exporter.js'
+import { fakeExporter } from '../../interop/support/fake-exporter.js'
 
 const CP = DEFAULT_CODEPOINTS
 const MAX = 1000
