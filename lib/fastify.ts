@@ -26,15 +26,12 @@ import tls from 'node:tls'
 import type http2 from 'node:http2'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RawServerBase, RouteGenericInterface } from 'fastify'
 import { UsageError } from './errors.js'
-import { attachSecondaryCerts, createSecureServer, identitiesOf, serverSettings, sessionCerts } from './binding/attach-server.js'
+import { attachSecondaryCerts, attachedSecondaryCerts, createSecureServer, identitiesOf, sessionCerts } from './binding/attach-server.js'
 import type { SecondaryCertServer, ServerExtensionOptions, ServerSessionCerts } from './binding/attach-server.js'
 import type { Identity } from './binding/identity.js'
 import { ensureIdentities, problemDetails } from './binding/require-identities.js'
 import type { IdentityNeed, IdentityRequirement, RequirementResult } from './binding/require-identities.js'
 import type { CertificatePolicyFn } from './policy/certificate-policy.js'
-import { resolveCodepoints } from './config.js'
-import { nodeCrypto } from './crypto/node-provider.js'
-import { loadCredential } from './binding/credentials.js'
 
 /** A route requirement: labels (`['device', 'user']`) or a requirement whose policy may default. */
 export type RouteIdentityRequirement =
@@ -92,8 +89,6 @@ export type IdentityHook = (
   reply: FastifyReply<RouteGenericInterface, RawServerBase>,
 ) => Promise<void>
 
-/** Servers the package set up itself (no second attach). */
-const attachedServers = new WeakMap<object, SecondaryCertServer>()
 
 function isHttp2SecureServer(server: unknown): server is http2.Http2SecureServer {
   return server instanceof tls.Server && server.constructor.name === 'Http2SecureServer'
@@ -164,11 +159,11 @@ export function fastifySecondaryCerts(
     done(new UsageError('register fastifySecondaryCerts before listen'))
     return
   }
-  let attached = attachedServers.get(server)
+  // createSecureServer of this package records what it attached (secondaryCertsServerFactory).
+  let attached = attachedSecondaryCerts(server)
   if (!attached) {
     const { policy, requestAnchors: _a, timeoutMs: _t, ...ext } = opts
     attached = attachSecondaryCerts(server, ext.trust === undefined && policy ? { ...ext, trust: policy } : ext)
-    attachedServers.set(server, attached)
   }
   fastify.decorate('secondaryCertServer', attached)
   fastify.decorateRequest('secondaryIdentities', {
@@ -225,15 +220,7 @@ export function secondaryCertsServerFactory(
   options: http2.SecureServerOptions & { readonly secondaryCerts?: ServerExtensionOptions },
 ): (handler: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void) => http2.Http2SecureServer {
   return (handler) => {
-    const server = createSecureServer(options, handler)
-    const ext = options.secondaryCerts ?? {}
-    const provider = ext.provider ?? nodeCrypto
-    const settings = serverSettings(ext) as { customSettings?: Record<number, number> }
-    attachedServers.set(server, {
-      codepoints: resolveCodepoints(ext.codepoints, ext.mode),
-      serverCredentials: (ext.serverCertificates ?? []).map((c, i) => loadCredential(c, provider, `server-${i + 1}`)),
-      customSettings: settings.customSettings ?? {},
-    })
-    return server
+    // createSecureServer records what it attached; the plugin finds it and skips the attach.
+    return createSecureServer(options, handler)
   }
 }

@@ -5,16 +5,12 @@
  * out its actions, asks the application's selector for credentials and checks secondary server
  * certificates against the trust store.
  */
-import { EventEmitter } from 'node:events'
 import http2 from 'node:http2'
+import type net from 'node:net'
 import tls from 'node:tls'
 import { X509Certificate } from 'node:crypto'
-import { DEFAULTS, resolveCodepoints } from '../config.js'
-import type { Codepoints } from '../config.js'
-import { ClosedError } from '../errors.js'
-import type { ProtocolError } from '../errors.js'
-import { nodeCrypto } from '../crypto/node-provider.js'
-import type { CryptoProvider } from '../crypto/provider.js'
+import { ClosedError, UsageError } from '../errors.js'
+import type { ProtocolError, ViolationName } from '../errors.js'
 import { ExportedAuthenticators } from '../ea/authenticators.js'
 import { ClientState } from '../proto/client-state.js'
 import type { ClientAction } from '../proto/client-state.js'
@@ -25,57 +21,16 @@ import { selectCredential } from './credential-selection.js'
 import type { DeclineReason } from './credential-selection.js'
 import { wrapClientSocket } from './tls-facade.js'
 import type { FrameInterposer } from './interposer.js'
-import { loadCredential, pemToDerChain } from './credentials.js'
-import type { LabelledCredentialInput, LoadedCredential } from './credentials.js'
+import type { LoadedCredential } from './credentials.js'
 import { identityFromVerdict, withTrust } from './identity.js'
 import type { Identity } from './identity.js'
 import { publish } from './diagnostics.js'
 import type { ClientSessionEvents } from './events.js'
-import { logInbound, sendLogged } from './frame-log.js'
-import type { FrameLogEntry } from './frame-log.js'
+import { mergeSettings, resolveClientOptions } from './options.js'
+import type { ClientExtensionOptions, CredentialSelector, RequestInfo, ResolvedClientOptions } from './options.js'
+import { SessionDriver } from './session-driver.js'
 
-/** What the selector sees of one request. */
-export interface RequestInfo {
-  readonly id: number
-  readonly request: CertificateRequest
-  /** Names of the offered signature schemes. */
-  readonly schemes: readonly string[]
-  /** Labels of credentials already presented on this connection. */
-  readonly alreadyPresented: readonly string[]
-}
-
-/** Picks a credential for a request, or null/undefined to decline (empty authenticator). */
-export type CredentialSelector = (
-  info: RequestInfo,
-  credentials: readonly LoadedCredential[],
-) => LoadedCredential | null | undefined | Promise<LoadedCredential | null | undefined>
-
-export interface ClientExtensionOptions {
-  readonly codepoints?: Partial<Codepoints>
-  readonly mode?: 'split' | 'shared'
-  /** Credentials the client may present. */
-  readonly credentials?: readonly LabelledCredentialInput[]
-  /** Default: `defaultSelector` (honours signature_algorithms, certificate_authorities, oid_filters). */
-  readonly select?: CredentialSelector
-  /**
-   * N of SETTINGS_HTTP_CLIENT_CERT_AUTH: how many requests may be outstanding. Default: the
-   * number of credentials, at least 1. 0 turns client authentication off.
-   */
-  readonly credentialLimit?: number
-  /** Accept SERVER_CERTIFICATE frames (SETTINGS_HTTP_SERVER_CERT_AUTH = 1). Default true. */
-  readonly serverCertAuth?: boolean
-  /** Trust anchors for secondary server certificates (PEM). Default: the TLS `ca` option. */
-  readonly serverCertificateCa?: string | Buffer | readonly (string | Buffer)[]
-  readonly provider?: CryptoProvider
-  readonly maxAuthenticatorBytes?: number
-  readonly maxFrameSize?: number
-  /** Accept type 17 requests from the server (CLIENT -00 §4.1.3 wording). Default false. */
-  readonly acceptType17FromServer?: boolean
-  /** Clock for chain validation of server certificates and the default selector's validity check. */
-  readonly now?: () => Date
-  /** Receives NSS key-log lines of the TLS connection (for SSLKEYLOGFILE). */
-  readonly onKeylog?: (line: Buffer) => void
-}
+export type { ClientExtensionOptions, CredentialSelector, RequestInfo } from './options.js'
 
 /** A secondary server certificate that passed RFC 9261 validation. */
 export interface ServerCertificateEvent {
@@ -118,36 +73,25 @@ export interface AnswerRecord {
  * The extension's view of one client session. Events (typed, `ClientSessionEvents`): 'request',
  * 'answer', 'declinedInstead', 'serverCertificate', 'violation', 'sendError', 'close'.
  */
-export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
-  private ea: ExportedAuthenticators | undefined
-  private state: ClientState | undefined
-  private readonly interposer: FrameInterposer
+export class ClientSessionCerts extends SessionDriver<ClientAction, ClientSessionEvents> {
+  private clientState: ClientState | undefined
+  private readonly resolved: ResolvedClientOptions
   private readonly credentials: readonly LoadedCredential[]
   private readonly select: CredentialSelector
   private readonly presented: string[] = []
   /** Serializes selector calls (see the `requests` action). */
   private selecting: Promise<void> = Promise.resolve()
-  private readonly anchors: Uint8Array[]
-  private readonly options: ClientExtensionOptions
-  private readonly cp: Codepoints
   private readonly acceptedOrigins = new Set<string>()
   private readonly serverIdentities: Identity[] = []
-  private readonly early: (() => void)[] = []
-  private sessionRef: http2.ClientHttp2Session | undefined
-  private closed = false
-  /** Frames exchanged, for diagnostics and the demo. */
-  readonly frameLog: FrameLogEntry[] = []
   /** Requests received and how they were answered. */
   readonly answers: AnswerRecord[] = []
 
-  constructor(interposer: FrameInterposer, credentials: readonly LoadedCredential[], anchors: Uint8Array[], cp: Codepoints, options: ClientExtensionOptions) {
-    super()
-    this.interposer = interposer
-    this.credentials = credentials
-    this.select = options.select ?? defaultSelector
-    this.anchors = anchors
-    this.cp = cp
-    this.options = options
+  /** @internal created by `interposeClientSocket` */
+  constructor(interposer: FrameInterposer, resolved: ResolvedClientOptions) {
+    super('client', interposer, resolved.codepoints)
+    this.resolved = resolved
+    this.credentials = resolved.credentials
+    this.select = resolved.options.select ?? defaultSelector
   }
 
   /** Origins (host names / IPs) learned from accepted secondary server certificates. */
@@ -165,94 +109,75 @@ export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
     return this.acceptedOrigins.has(host.toLowerCase())
   }
 
-  /** @internal once the TLS handshake is done */
-  start(tlsSocket: tls.TLSSocket, limit: number, serverCertAuth: boolean): void {
-    const provider = this.options.provider ?? nodeCrypto
+  /** @internal once the TLS handshake is done: the exporter exists, frames can be handled */
+  start(tlsSocket: tls.TLSSocket): void {
+    const r = this.resolved
+    let ea: ExportedAuthenticators
     try {
-      this.ea = ExportedAuthenticators.fromTlsSocket(tlsSocket, {
+      ea = ExportedAuthenticators.fromTlsSocket(tlsSocket, {
         role: 'client',
-        provider,
-        ...(this.options.acceptType17FromServer ? { acceptType17FromServer: true } : {}),
+        provider: r.provider,
+        ...(r.options.acceptType17FromServer ? { acceptType17FromServer: true } : {}),
       })
     } catch (e) {
       publish('error', { role: 'client', error: e })
       return
     }
-    this.state = new ClientState({
-      ea: this.ea,
-      codepoints: this.cp,
-      clientCertAuth: limit,
-      serverCertAuth,
-      maxAuthenticatorBytes: this.options.maxAuthenticatorBytes ?? DEFAULTS.maxAuthenticatorBytes,
+    this.clientState = new ClientState({
+      ea,
+      codepoints: r.codepoints,
+      clientCertAuth: r.credentialLimit,
+      serverCertAuth: r.serverCertAuth,
+      maxAuthenticatorBytes: r.maxAuthenticatorBytes,
     })
-    for (const f of this.early.splice(0)) f()
+    this.setState(this.clientState)
   }
 
-  /** @internal */
-  bindSession(session: http2.ClientHttp2Session): void {
-    this.sessionRef = session
-    session.once('close', () => {
-      this.closed = true
-      this.emit('close')
-    })
-  }
-
-  /** @internal */
-  onPeerSettings(entries: readonly (readonly [number, number])[]): void {
-    if (!this.state) {
-      this.early.push(() => this.onPeerSettings(entries))
-      return
-    }
-    const actions = this.state.onPeerSettings(entries)
-    this.interposer.peerMaxFrameSize = this.state.negotiation.peerMaxFrameSize
-    this.run(actions)
-  }
-
-  /** @internal */
-  onFrame(type: number, streamId: number, payload: Uint8Array): void {
-    if (!this.state) {
-      this.early.push(() => this.onFrame(type, streamId, payload))
-      return
-    }
-    logInbound(this.frameLog, 'client', type, streamId, payload.length)
-    this.run(this.state.onFrame(type, streamId, payload))
-  }
-
-  private run(actions: readonly ClientAction[]): void {
-    for (const a of actions) {
-      switch (a.kind) {
-        case 'send':
-          sendLogged(this, this.interposer, this.frameLog, 'client', a.frameType, a.payload)
-          break
-        case 'requests':
-          // One selection at a time, in request order: each selector call sees the labels that
-          // the earlier answers presented, even when several requests arrived in one frame.
-          for (const item of a.items) {
-            this.selecting = this.selecting
-              .then(() => this.answer(item.id, item.request))
-              .catch((error: unknown) => publish('error', { role: 'client', error }))
-          }
-          break
-        case 'server-certificate':
-          void this.onServerCertificate(a.verdict)
-          break
-        case 'declined-instead': {
-          const rec = this.answers.find((x) => x.id === a.id)
-          const declineReason: DeclineReason =
-            (a.error as { code?: unknown } | undefined)?.code === 'ERR_SC_FRAME_TOO_LARGE' ? 'over-size' : 'unusable-credential'
-          if (rec) {
-            rec.label = null
-            rec.reason = a.reason
-            rec.declineReason = declineReason
-          }
-          this.emit('declinedInstead', { id: a.id, reason: a.reason, declineReason })
-          break
+  protected onAction(a: ClientAction): void {
+    switch (a.kind) {
+      case 'requests':
+        // One selection at a time, in request order: each selector call sees the labels that
+        // the earlier answers presented, even when several requests arrived in one frame.
+        for (const item of a.items) {
+          this.selecting = this.selecting
+            .then(() => this.answer(item.id, item.request))
+            .catch((error: unknown) => publish('error', { role: 'client', error }))
         }
-        case 'goaway':
-          this.violation(a.error)
-          break
+        break
+      case 'server-certificate':
+        void this.onServerCertificate(a.verdict)
+        break
+      case 'declined-instead': {
+        const rec = this.answers.find((x) => x.id === a.id)
+        const declineReason: DeclineReason =
+          (a.error as { code?: unknown } | undefined)?.code === 'ERR_SC_FRAME_TOO_LARGE' ? 'over-size' : 'unusable-credential'
+        if (rec) {
+          rec.label = null
+          rec.reason = a.reason
+          rec.declineReason = declineReason
+        }
+        this.emit('declinedInstead', { id: a.id, reason: a.reason, declineReason })
+        break
       }
+      default:
+        break
     }
+  }
+
+  protected onShutdown(): void {
+    // Nothing waits on a client; pending selections see `isClosed` and stop.
+  }
+
+  protected remoteViolation(sentTypes: ReadonlySet<number>): ViolationName | undefined {
+    // A server that rejects our CLIENT_CERTIFICATE answers GOAWAY (CLIENT -00 §4.2.1).
+    return sentTypes.has(this.codepoints.frameClientCertificate) ? 'client-authenticator-invalid' : undefined
+  }
+
+  protected endConnection(error: ProtocolError): void {
+    // Destroying the interposer with the error reaches the HTTP/2 stack above as a socket error:
+    // node:http2 destroys the session and its streams with it ('error' on both), undici fails
+    // its requests with it. Our GOAWAY (if any) is already out; the TLS socket ends after it.
+    this.interposer.destroy(error)
   }
 
   private async answer(id: number, request: CertificateRequest): Promise<void> {
@@ -266,7 +191,7 @@ export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
     let chosen: LoadedCredential | null | undefined
     let declineReason: DeclineReason | undefined
     if (this.select === defaultSelector) {
-      const s = selectCredential(request, this.credentials, info.alreadyPresented, this.options.now?.() ?? new Date())
+      const s = selectCredential(request, this.credentials, info.alreadyPresented, this.resolved.options.now?.() ?? new Date())
       if (s.kind === 'credential') chosen = s.credential
       else declineReason = s.reason
     } else {
@@ -279,7 +204,7 @@ export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
         declineReason = 'selector-error'
       }
     }
-    if (this.closed || !this.state) return
+    if (this.isClosed || !this.clientState) return
     const rec: AnswerRecord = {
       id,
       label: chosen?.label ?? null,
@@ -288,7 +213,7 @@ export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
     }
     this.answers.push(rec)
     if (chosen) this.presented.push(chosen.label)
-    this.run(this.state.answer(id, chosen ?? null))
+    this.run(this.clientState.answer(id, chosen ?? null))
     this.emit('answer', { id, label: rec.label, declined: rec.label === null, ...(rec.declineReason ? { reason: rec.declineReason } : {}) })
   }
 
@@ -297,9 +222,9 @@ export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
     // Arrival order; the entry is replaced by the decided identity below.
     const index = this.serverIdentities.push(validated) - 1
     const origins = originsOf(validated.certificate)
-    const now = this.options.now?.()
+    const now = this.resolved.options.now?.()
     const result = await validateChain(validated.chain as Uint8Array[], {
-      anchors: this.anchors,
+      anchors: this.resolved.anchors as Uint8Array[],
       requiredEku: ['1.3.6.1.5.5.7.3.1'],
       ...(now ? { now } : {}),
     })
@@ -319,18 +244,6 @@ export class ClientSessionCerts extends EventEmitter<ClientSessionEvents> {
     this.emit('serverCertificate', ev)
   }
 
-  private violation(error: ProtocolError): void {
-    publish('violation', { role: 'client', violation: error.violation, code: error.http2Code })
-    const s = this.sessionRef
-    if (s && !s.destroyed) {
-      // The interposer closes the connection once this GOAWAY is written (RFC 9113 §5.4.1).
-      s.goaway(error.http2Code)
-    } else {
-      this.interposer.destroy()
-    }
-    // After the GOAWAY is queued, so listeners see the connection already closing.
-    this.emit('violation', error)
-  }
 }
 
 /** DNS names and IP addresses in a certificate's subjectAltName. */
@@ -351,81 +264,113 @@ export function clientCerts(target: http2.ClientHttp2Session | http2.ClientHttp2
   return (session as unknown as Record<symbol, ClientSessionCerts | undefined>)[kClient]
 }
 
-/** HTTP/2 settings (to merge) that advertise the extension on a client. */
-function clientSettings(cp: Codepoints, limit: number, serverCertAuth: boolean, maxFrameSize: number): http2.Settings {
-  const custom: Record<number, number> = {}
-  if (limit > 0) custom[cp.settingClientCertAuth] = limit
-  if (serverCertAuth) custom[cp.settingServerCertAuth] = 1
-  return { maxFrameSize, customSettings: custom } as http2.Settings
+/** An interposed client connection: the extension object and the socket for the HTTP/2 stack. */
+export interface InterposedClient {
+  readonly certs: ClientSessionCerts
+  readonly interposer: FrameInterposer
+  /** The TLS facade to hand to node:http2 (`createConnection`) or to undici. */
+  readonly socket: net.Socket
+}
+
+/**
+ * Wraps a client TLS socket (connecting or connected, ALPN h2) in the frame interposer and TLS
+ * facade and runs the client extension on it from the socket alone: whichever HTTP/2 stack reads
+ * the returned socket (ours through `connect`, undici's) gets the extension below it.
+ * @param extra.extraFrameTypes more frame types to take out of the inbound stream (e.g. ORIGIN)
+ * @param extra.appendSettings true when the HTTP/2 stack above cannot be given our SETTINGS: they
+ *   are appended to its first SETTINGS frame on the way out.
+ */
+export function interposeClientSocket(
+  tlsSocket: tls.TLSSocket,
+  resolved: ResolvedClientOptions,
+  extra: { readonly extraFrameTypes?: readonly number[]; readonly appendSettings?: boolean } = {},
+): InterposedClient {
+  const types = new Set([...resolved.extensionFrameTypes, ...(extra.extraFrameTypes ?? [])])
+  const { interposer, socket } = wrapClientSocket(tlsSocket, {
+    extensionFrameTypes: types,
+    maxInboundExtensionFrameBytes: resolved.maxAuthenticatorBytes,
+    ...(extra.appendSettings ? { appendToFirstSettings: resolved.extensionSettings } : {}),
+  })
+  const certs = new ClientSessionCerts(interposer, resolved)
+  if (isHandshakeDone(tlsSocket)) certs.start(tlsSocket)
+  else tlsSocket.once('secureConnect', () => certs.start(tlsSocket))
+  return { certs, interposer, socket }
+}
+
+function isHandshakeDone(tlsSocket: tls.TLSSocket): boolean {
+  const p = tlsSocket.getProtocol?.()
+  return !tlsSocket.connecting && p !== null && p !== undefined && p !== 'unknown'
+}
+
+type ConnectOptions = http2.SecureClientSessionOptions & { secondaryCerts?: ClientExtensionOptions }
+
+/**
+ * The TLS connection for `connect`: the caller's `createConnection` is honoured (a TLS socket is
+ * used as is; any other socket, e.g. an HTTP CONNECT tunnel, gets TLS on top of it), else a new
+ * TLS 1.3 connection to the authority.
+ */
+function openTls(url: URL, h2options: ConnectOptions): tls.TLSSocket {
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  const port = Number(url.port || 443)
+  const tlsOptions: tls.ConnectionOptions = {
+    minVersion: 'TLSv1.3',
+    ...(h2options as tls.ConnectionOptions),
+    host,
+    port,
+    servername: h2options.servername ?? (tlsIsIp(host) ? undefined : host),
+    ALPNProtocols: ['h2'],
+  } as tls.ConnectionOptions
+  delete (tlsOptions as { createConnection?: unknown }).createConnection
+  const own = h2options.createConnection
+  if (own === undefined) return tls.connect(tlsOptions)
+  const socket = own(url, h2options) as net.Socket | tls.TLSSocket | undefined
+  if (!socket) throw new UsageError('createConnection returned no socket')
+  if (socket instanceof tls.TLSSocket) return socket
+  return tls.connect({ ...tlsOptions, socket })
 }
 
 /**
  * `http2.connect` with the extension: same arguments plus `secondaryCerts`. The TLS connection
- * requires TLS 1.3 unless `minVersion` is given. Returns a real `ClientHttp2Session`; its
- * extension object is `clientCerts(session)`.
+ * requires TLS 1.3 unless `minVersion` is given; a caller's `createConnection` is wrapped, not
+ * replaced (a TLS socket is used as is, any other socket gets TLS on top). Returns a real
+ * `ClientHttp2Session`; its extension object is `clientCerts(session)`. A violation by the
+ * server destroys the session and its open streams with the typed `ProtocolError`.
+ * @throws UsageError (`ERR_SC_USAGE`) for bad extension options or credentials.
  */
 export function connect(
   authority: string | URL,
-  options: http2.SecureClientSessionOptions & { secondaryCerts?: ClientExtensionOptions } = {},
-  listener?: (session: http2.ClientHttp2Session, socket: import('node:net').Socket) => void,
+  options: ConnectOptions = {},
+  listener?: (session: http2.ClientHttp2Session, socket: net.Socket) => void,
 ): http2.ClientHttp2Session {
   const { secondaryCerts, ...h2options } = options
-  const ext = secondaryCerts ?? {}
-  const cp = resolveCodepoints(ext.codepoints, ext.mode)
-  const provider = ext.provider ?? nodeCrypto
-  const credentials = (ext.credentials ?? []).map((c) => loadCredential(c, provider, c.label, c.purpose))
-  const limit = ext.credentialLimit ?? Math.max(1, credentials.length)
-  const serverCertAuth = ext.serverCertAuth ?? true
-  const maxAuth = ext.maxAuthenticatorBytes ?? DEFAULTS.maxAuthenticatorBytes
-  const maxFrameSize = ext.maxFrameSize ?? Math.max(16384, maxAuth + 1024)
-  const caInput = ext.serverCertificateCa ?? h2options.ca
-  const anchors: Uint8Array[] = []
-  for (const c of caInput === undefined ? [] : Array.isArray(caInput) ? caInput : [caInput]) {
-    anchors.push(...pemToDerChain(c.toString()))
-  }
+  const resolved = resolveClientOptions(secondaryCerts ?? {}, h2options.ca)
   const url = typeof authority === 'string' ? new URL(authority) : authority
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  const port = Number(url.port || 443)
-  const settings = clientSettings(cp, limit, serverCertAuth, maxFrameSize)
   let ctl: ClientSessionCerts | undefined
-  const session = http2.connect(url, {
-    ...h2options,
-    settings: {
-      ...settings,
-      ...(h2options.settings ?? {}),
-      customSettings: {
-        ...((h2options.settings as { customSettings?: Record<number, number> } | undefined)?.customSettings ?? {}),
-        ...(settings as { customSettings: Record<number, number> }).customSettings,
+  let openError: unknown
+  const session = http2.connect(
+    url,
+    {
+      ...h2options,
+      settings: mergeSettings(h2options.settings, resolved.settings),
+      createConnection: () => {
+        try {
+          const tlsSocket = openTls(url, h2options)
+          if (secondaryCerts?.onKeylog) tlsSocket.on('keylog', secondaryCerts.onKeylog)
+          const c = interposeClientSocket(tlsSocket, resolved)
+          ctl = c.certs
+          return c.socket
+        } catch (e) {
+          openError = e
+          throw e
+        }
       },
-    } as http2.Settings,
-    createConnection: () => {
-      const tlsSocket = tls.connect({
-        minVersion: 'TLSv1.3',
-        ...(h2options as tls.ConnectionOptions),
-        host,
-        port,
-        servername: h2options.servername ?? (tlsIsIp(host) ? undefined : host),
-        ALPNProtocols: ['h2'],
-      } as tls.ConnectionOptions)
-      if (ext.onKeylog) tlsSocket.on('keylog', ext.onKeylog)
-      const { interposer, socket } = wrapClientSocket(tlsSocket, {
-        extensionFrameTypes: new Set([cp.frameServerCertificate, cp.frameAuthenticatorRequests, cp.frameClientCertificate]),
-        maxInboundExtensionFrameBytes: maxAuth,
-      })
-      ctl = new ClientSessionCerts(interposer, credentials, anchors, cp, ext)
-      const c = ctl
-      interposer.on('peerSettings', (entries: [number, number][]) => c.onPeerSettings(entries))
-      interposer.on('extensionFrame', (f: { type: number; streamId: number; payload: Uint8Array }) => c.onFrame(f.type, f.streamId, f.payload))
-      interposer.on('extensionFrameTooLarge', () => c.onFrame(cp.frameServerCertificate, 0, new Uint8Array(maxAuth + 1)))
-      tlsSocket.once('secureConnect', () => c.start(tlsSocket, limit, serverCertAuth))
-      return socket
     },
-  }, listener)
+    listener,
+  )
   if (ctl) {
-    ctl.bindSession(session)
     ;(session as unknown as Record<symbol, unknown>)[kClient] = ctl
   } else {
-    session.destroy(new ClosedError('connection was not created'))
+    session.destroy(openError instanceof Error ? openError : new ClosedError('connection was not created'))
   }
   return session
 }

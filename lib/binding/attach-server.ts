@@ -3,70 +3,30 @@
  * `http2.Http2SecureServer`. Every HTTP/2 connection whose TLS is 1.3 is routed through a frame
  * interposer; the I/O-free `ServerState` decides, this file carries out its actions.
  */
-import { EventEmitter } from 'node:events'
 import http2 from 'node:http2'
-import type tls from 'node:tls'
-import { DEFAULTS, resolveCodepoints } from '../config.js'
+import tls from 'node:tls'
 import type { Codepoints } from '../config.js'
-import { ClosedError, FrameTooLargeError, PeerTimeoutError } from '../errors.js'
-import type { ProtocolError } from '../errors.js'
-import { nodeCrypto } from '../crypto/node-provider.js'
-import type { CryptoProvider } from '../crypto/provider.js'
+import { FrameTooLargeError, PeerTimeoutError, UsageError } from '../errors.js'
+import type { ProtocolError, ViolationName } from '../errors.js'
 import { ExportedAuthenticators } from '../ea/authenticators.js'
 import type { RequestOptions } from '../ea/authenticators.js'
 import { ServerState } from '../proto/server-state.js'
 import type { ServerAction } from '../proto/server-state.js'
 import { attachInterposerToServer } from './tls-facade.js'
 import type { FrameInterposer } from './interposer.js'
-import { loadCredential } from './credentials.js'
-import type { CredentialInput, LoadedCredential } from './credentials.js'
+import type { LoadedCredential } from './credentials.js'
 import { identityFromVerdict } from './identity.js'
 import type { Identity } from './identity.js'
-import { purposeOfRequest, resolveTrust, warnNoTrustAnchors } from './trust.js'
-import type { ServerTrust, TrustOption } from './trust.js'
-import type { Purpose } from '../policy/eku.js'
 import { publish } from './diagnostics.js'
 import type { ServerSessionEvents } from './events.js'
-import { logInbound, sendLogged } from './frame-log.js'
-import type { FrameLogEntry } from './frame-log.js'
+import { purposeOfRequest, warnNoTrustAnchors } from './trust.js'
+import type { ServerTrust } from './trust.js'
+import type { Purpose } from '../policy/eku.js'
+import { mergeSettings, resolveServerOptions } from './options.js'
+import type { ResolvedServerOptions, ServerExtensionOptions } from './options.js'
+import { SessionDriver } from './session-driver.js'
 
-/** Options of the extension on a server. */
-export interface ServerExtensionOptions {
-  /** Codepoint overrides (defaults: digest §5). */
-  readonly codepoints?: Partial<Codepoints>
-  /** 'shared': clients answer with the SERVER_CERTIFICATE frame type. Default 'split'. */
-  readonly mode?: 'split' | 'shared'
-  /** Ask clients for certificates (SETTINGS_HTTP_CLIENT_CERT_AUTH = 1). Default true. */
-  readonly clientCertAuth?: boolean
-  /**
-   * Extra certificate chains for other origins, sent as SERVER_CERTIFICATE right after SETTINGS
-   * (SERVER -02 §3.2). Enables SETTINGS_HTTP_SERVER_CERT_AUTH.
-   */
-  readonly serverCertificates?: readonly CredentialInput[]
-  /** Advertise SETTINGS_HTTP_SERVER_CERT_AUTH even with no configured chains. Default: when any. */
-  readonly serverCertAuth?: boolean
-  /** Default node:crypto. */
-  readonly provider?: CryptoProvider
-  /** Largest client authenticator accepted. Default 65536. */
-  readonly maxAuthenticatorBytes?: number
-  /** SETTINGS_MAX_FRAME_SIZE advertised. Default large enough for maxAuthenticatorBytes. */
-  readonly maxFrameSize?: number
-  /** Default timeout of `requestIdentities`. */
-  readonly requestTimeoutMs?: number
-  /**
-   * Keep clients that do not advertise the extension in their first SETTINGS on Node's native
-   * path (no interposer, full speed). Default true.
-   */
-  readonly nativePathForPlainClients?: boolean
-  /**
-   * Who may authenticate (issue 10): trust anchors and an EKU preset (`{ anchors, preset }`, the
-   * options of `createCertificatePolicy`) or a policy function. Every validated identity is
-   * decided once against it; only trusted ones count as identities (`identitiesOf`,
-   * `{ kind: 'identity' }` outcomes). Without it nothing is trusted and the server warns once
-   * when it starts listening.
-   */
-  readonly trust?: TrustOption
-}
+export type { ServerExtensionOptions } from './options.js'
 
 /** One identity to ask for. */
 export interface IdentityRequest extends RequestOptions {
@@ -106,10 +66,9 @@ interface Waiter {
  * `'identity'` (a trusted Identity), `'untrusted'`, `'declined'` (label), `'violation'`
  * (ProtocolError), `'sendError'`, `'close'`.
  */
-export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
+export class ServerSessionCerts extends SessionDriver<ServerAction, ServerSessionEvents> {
   readonly ea: ExportedAuthenticators
-  readonly state: ServerState
-  private readonly interposer: FrameInterposer
+  private readonly serverState: ServerState
   private readonly waiters = new Map<number, Waiter>()
   /**
    * Labels of requests on the wire, kept past a timeout: the drafts cannot withdraw a request,
@@ -123,24 +82,26 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
   private readonly trust: ServerTrust
   private readonly requestTimeoutMs: number
   private nextId = 1
-  private closed: Error | undefined
-  private sessionRef: http2.ServerHttp2Session | undefined
-  /** Frames exchanged, for diagnostics and the demo. */
-  readonly frameLog: FrameLogEntry[] = []
 
-  constructor(
-    ea: ExportedAuthenticators,
-    state: ServerState,
-    interposer: FrameInterposer,
-    requestTimeoutMs: number,
-    trust: ServerTrust = resolveTrust(undefined),
-  ) {
-    super()
+  /** @internal created by the server binding for each interposed connection */
+  constructor(ea: ExportedAuthenticators, interposer: FrameInterposer, resolved: ResolvedServerOptions) {
+    super('server', interposer, resolved.codepoints)
     this.ea = ea
-    this.state = state
-    this.interposer = interposer
-    this.requestTimeoutMs = requestTimeoutMs
-    this.trust = trust
+    this.requestTimeoutMs = resolved.requestTimeoutMs
+    this.trust = resolved.trust
+    this.serverState = new ServerState({
+      ea,
+      codepoints: resolved.codepoints,
+      clientCertAuth: resolved.clientCertAuth,
+      serverCertAuth: resolved.serverCertAuth,
+      maxAuthenticatorBytes: resolved.maxAuthenticatorBytes,
+    })
+    this.setState(this.serverState)
+  }
+
+  /** The connection's state machine. */
+  get state(): ServerState {
+    return this.serverState
   }
 
   /** Trusted identities of this connection, in arrival order (see the server's `trust` option). */
@@ -163,18 +124,12 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
 
   /** True once the client advertised SETTINGS_HTTP_CLIENT_CERT_AUTH and we did. */
   get isClientCertAuthActive(): boolean {
-    return this.state.negotiation.isClientCertAuthActive
+    return this.serverState.negotiation.isClientCertAuthActive
   }
 
   /** The client's SETTINGS_HTTP_CLIENT_CERT_AUTH (0 until its SETTINGS arrived). */
   get peerCredentialLimit(): number {
-    return this.state.negotiation.peerClientCertAuth
-  }
-
-  /** @internal */
-  bindSession(session: http2.ServerHttp2Session): void {
-    this.sessionRef = session
-    session.once('close', () => this.shutdown(new ClosedError('session closed')))
+    return this.serverState.negotiation.peerClientCertAuth
   }
 
   /**
@@ -185,7 +140,7 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
    * @throws ProtocolError (`ERR_SC_PROTOCOL`) when the client broke the protocol
    */
   requestIdentities(requests: readonly IdentityRequest[], options: { timeoutMs?: number } = {}): Promise<IdentityOutcome[]> {
-    if (this.closed) return Promise.reject(this.closed)
+    if (this.closedError) return Promise.reject(this.closedError)
     if (requests.length === 0) return Promise.resolve([])
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs
     const pending: { id: number; bytes: Uint8Array; label: string; purpose: Purpose }[] = requests.map((r, i) => {
@@ -207,7 +162,7 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
       timer = setTimeout(() => {
         for (const p of pending) {
           // A request still queued here never reaches the client; one on the wire may yet be answered.
-          if (this.state.cancelQueued(p.id)) {
+          if (this.serverState.cancelQueued(p.id)) {
             this.labels.delete(p.id)
             this.purposes.delete(p.id)
           }
@@ -217,7 +172,7 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
       }, timeoutMs)
       timer.unref?.()
     })
-    this.run(this.state.requestAuthenticators(pending.map(({ id, bytes }) => ({ id, bytes }))))
+    this.run(this.serverState.requestAuthenticators(pending.map(({ id, bytes }) => ({ id, bytes }))))
     return Promise.race([all, timeout]).finally(() => clearTimeout(timer))
   }
 
@@ -229,55 +184,29 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
    * @throws ClosedError (`ERR_SC_CLOSED`) after the session closed
    */
   sendServerCertificate(credential: LoadedCredential): void {
-    if (this.closed) throw this.closed
+    if (this.closedError) throw this.closedError
     const auth = this.ea.authenticate({ credential })
-    const n = this.state.negotiation
+    const n = this.serverState.negotiation
     if (n.hasPeerSettings && auth.length > n.peerMaxFrameSize) throw new FrameTooLargeError(auth.length, n.peerMaxFrameSize)
-    this.run(this.state.sendServerCertificate(auth))
+    this.run(this.serverState.sendServerCertificate(auth))
   }
 
-  /** @internal feed from the interposer */
-  onPeerSettings(entries: readonly (readonly [number, number])[]): void {
-    const actions = this.state.onPeerSettings(entries)
-    // The limit must be in place before the queued frames go out.
-    this.interposer.peerMaxFrameSize = this.state.negotiation.peerMaxFrameSize
-    this.run(actions)
-  }
-
-  /** @internal feed from the interposer */
-  onFrame(type: number, streamId: number, payload: Uint8Array): void {
-    logInbound(this.frameLog, 'server', type, streamId, payload.length)
-    this.run(this.state.onFrame(type, streamId, payload))
-  }
-
-  private run(actions: readonly ServerAction[]): void {
-    for (const a of actions) {
-      switch (a.kind) {
-        case 'send':
-          sendLogged(this, this.interposer, this.frameLog, 'server', a.frameType, a.payload)
-          break
-        case 'result': {
-          const w = this.waiters.get(a.id)
-          this.waiters.delete(a.id)
-          const label = w?.label ?? this.labels.get(a.id) ?? `request-${a.id}`
-          const purpose = w?.purpose ?? this.purposes.get(a.id) ?? purposeOfRequest(label, undefined)
-          this.labels.delete(a.id)
-          this.purposes.delete(a.id)
-          const v = a.verdict
-          if (v.kind === 'identity') {
-            this.admit(identityFromVerdict(label, v), purpose, w)
-          } else if (v.kind === 'declined') {
-            this.emit('declined', label)
-            w?.resolve({ kind: 'declined', label })
-          } else {
-            w?.reject(v.error)
-          }
-          break
-        }
-        case 'goaway':
-          this.violation(a.error)
-          break
-      }
+  protected onAction(a: ServerAction): void {
+    if (a.kind !== 'result') return
+    const w = this.waiters.get(a.id)
+    this.waiters.delete(a.id)
+    const label = w?.label ?? this.labels.get(a.id) ?? `request-${a.id}`
+    const purpose = w?.purpose ?? this.purposes.get(a.id) ?? purposeOfRequest(label, undefined)
+    this.labels.delete(a.id)
+    this.purposes.delete(a.id)
+    const v = a.verdict
+    if (v.kind === 'identity') {
+      this.admit(identityFromVerdict(label, v), purpose, w)
+    } else if (v.kind === 'declined') {
+      this.emit('declined', label)
+      w?.resolve({ kind: 'declined', label })
+    } else {
+      w?.reject(v.error)
     }
   }
 
@@ -301,28 +230,23 @@ export class ServerSessionCerts extends EventEmitter<ServerSessionEvents> {
     })
   }
 
-  private violation(error: ProtocolError): void {
-    publish('violation', { role: 'server', violation: error.violation, code: error.http2Code })
-    this.shutdown(error)
-    const s = this.sessionRef
-    if (s && !s.destroyed) {
-      // The interposer closes the connection once this GOAWAY is written (RFC 9113 §5.4.1).
-      s.goaway(error.http2Code)
-    } else {
-      this.interposer.destroy()
-    }
-    // After the GOAWAY is queued, so listeners see the connection already closing.
-    this.emit('violation', error)
-  }
-
-  private shutdown(error: Error): void {
-    if (this.closed) return
-    this.closed = error
+  protected onShutdown(error: Error): void {
     for (const [, w] of this.waiters) w.reject(error)
     this.waiters.clear()
     this.labels.clear()
     this.purposes.clear()
-    this.emit('close', error)
+  }
+
+  protected remoteViolation(sentTypes: ReadonlySet<number>): ViolationName | undefined {
+    // A client that rejects our SERVER_CERTIFICATE answers GOAWAY (SERVER -02 §6.1).
+    return sentTypes.has(this.codepoints.frameServerCertificate) ? 'server-authenticator-invalid' : undefined
+  }
+
+  protected endConnection(error: ProtocolError): void {
+    // Our GOAWAY is out and nothing follows it; the held requests already failed with `error`.
+    // The session and its streams close without an error event: a server application with no
+    // 'error' listener on a stream must not crash because a client misbehaved.
+    if (!error.remote) this.interposer.destroy()
   }
 }
 
@@ -368,83 +292,100 @@ export interface SecondaryCertServer {
   readonly serverCredentials: readonly LoadedCredential[]
   /** Custom settings the server advertises. */
   readonly customSettings: Record<number, number>
+  /** Every option with its default applied. */
+  readonly resolved: ResolvedServerOptions
+}
+
+const kAttached = Symbol.for('h2-secondary-certs.attached')
+
+/** The extension attached to a server by this package, or undefined. */
+export function attachedSecondaryCerts(server: object): SecondaryCertServer | undefined {
+  return (server as Record<symbol, SecondaryCertServer | undefined>)[kAttached]
 }
 
 /** HTTP/2 settings (to merge into the server's) that advertise the extension. */
 export function serverSettings(options: ServerExtensionOptions = {}): http2.Settings {
-  const cp = resolveCodepoints(options.codepoints, options.mode)
-  const maxAuth = options.maxAuthenticatorBytes ?? DEFAULTS.maxAuthenticatorBytes
-  const custom: Record<number, number> = {}
-  if (options.clientCertAuth ?? true) custom[cp.settingClientCertAuth] = 1
-  if (options.serverCertAuth ?? (options.serverCertificates?.length ?? 0) > 0) custom[cp.settingServerCertAuth] = 1
-  return {
-    maxFrameSize: options.maxFrameSize ?? Math.max(16384, maxAuth + 1024),
-    customSettings: custom,
-  } as http2.Settings
+  return resolveServerOptions(options).settings
 }
 
 /**
  * Adds the extension to an existing `Http2SecureServer` (created with TLS 1.3 allowed). Call
  * before it accepts connections. Servers from `createSecureServer` of this package are already
  * set up.
+ * @throws UsageError (`ERR_SC_USAGE`) for a server that is not an `Http2SecureServer` (h2c has no
+ *   TLS exporter, RFC 9261 §5), one that cannot negotiate TLS 1.3, one already listening, or one
+ *   the extension is already attached to.
  */
 export function attachSecondaryCerts(server: http2.Http2SecureServer, options: ServerExtensionOptions = {}): SecondaryCertServer {
-  return attach(server, options, true)
+  return attach(server, resolveServerOptions(options), true)
 }
 
-function attach(server: http2.Http2SecureServer, options: ServerExtensionOptions, sendSettings: boolean): SecondaryCertServer {
-  const cp = resolveCodepoints(options.codepoints, options.mode)
-  const provider = options.provider ?? nodeCrypto
-  const maxAuthenticatorBytes = options.maxAuthenticatorBytes ?? DEFAULTS.maxAuthenticatorBytes
-  const settings = serverSettings(options)
-  const customSettings = (settings as { customSettings: Record<number, number> }).customSettings
-  const clientCertAuth = options.clientCertAuth ?? true
-  const serverCertAuth = cp.settingServerCertAuth in customSettings
-  const serverCredentials = (options.serverCertificates ?? []).map((c, i) => loadCredential(c, provider, `server-${i + 1}`))
-  const extensionFrameTypes = new Set([cp.frameServerCertificate, cp.frameAuthenticatorRequests, cp.frameClientCertificate])
-  const timeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
-  const trust = resolveTrust(options.trust)
-  if (!trust.policy && clientCertAuth) warnNoTrustAnchors(server)
+/** Refuses servers the extension cannot work on, with what to do instead. */
+function checkAttachable(server: http2.Http2SecureServer): void {
+  if (attachedSecondaryCerts(server) !== undefined) {
+    throw new UsageError(
+      'secondary certificates are already attached to this server (createSecureServer of this package attaches them): attach once',
+    )
+  }
+  if (!(server instanceof tls.Server)) {
+    throw new UsageError(
+      'attachSecondaryCerts needs an http2.createSecureServer server: h2c (http2.createServer) has no TLS 1.3 exporter (RFC 9261 §5)',
+    )
+  }
+  if (server.listening) throw new UsageError('attachSecondaryCerts must be called before server.listen()')
+  const maxVersion = (server as unknown as { maxVersion?: unknown }).maxVersion
+  if (typeof maxVersion === 'string' && maxVersion !== 'TLSv1.3') {
+    throw new UsageError(`this server's maxVersion is ${maxVersion}: the extension needs TLS 1.3 (RFC 9261 §5); allow TLSv1.3`)
+  }
+}
 
-  // Sessions are created synchronously inside the connection listener; `pending` carries the
-  // controller from the wrap to the 'session' event.
+function attach(server: http2.Http2SecureServer, resolved: ResolvedServerOptions, sendSettings: boolean): SecondaryCertServer {
+  checkAttachable(server)
+  const cp = resolved.codepoints
+  if (!resolved.trust.policy && resolved.clientCertAuth) warnNoTrustAnchors(server)
+
+  // Sessions are created synchronously inside the connection listener, so the controller is on
+  // the facade before node:http2 builds the session over it.
   attachInterposerToServer(
     server,
     {
-      extensionFrameTypes,
-      maxInboundExtensionFrameBytes: maxAuthenticatorBytes,
-      ...(options.nativePathForPlainClients ?? true ? { peekClientSettings: [cp.settingClientCertAuth, cp.settingServerCertAuth] } : {}),
+      extensionFrameTypes: resolved.extensionFrameTypes,
+      maxInboundExtensionFrameBytes: resolved.maxAuthenticatorBytes,
+      ...(resolved.nativePathForPlainClients ? { peekClientSettings: [cp.settingClientCertAuth, cp.settingServerCertAuth] } : {}),
     },
     (interposer: FrameInterposer, tlsSocket: tls.TLSSocket, facade: object) => {
       let ea: ExportedAuthenticators
       try {
-        ea = ExportedAuthenticators.fromTlsSocket(tlsSocket, { role: 'server', provider })
+        ea = ExportedAuthenticators.fromTlsSocket(tlsSocket, { role: 'server', provider: resolved.provider })
       } catch (e) {
         publish('error', { role: 'server', error: e })
         return
       }
-      const state = new ServerState({ ea, codepoints: cp, clientCertAuth, serverCertAuth, maxAuthenticatorBytes })
-      const ctl = new ServerSessionCerts(ea, state, interposer, timeoutMs, trust)
+      const ctl = new ServerSessionCerts(ea, interposer, resolved)
       ;(facade as Record<symbol, unknown>)[kController] = ctl
-      interposer.on('peerSettings', (entries: [number, number][]) => ctl.onPeerSettings(entries))
-      interposer.on('extensionFrame', (f: { type: number; streamId: number; payload: Uint8Array }) => ctl.onFrame(f.type, f.streamId, f.payload))
-      interposer.on('extensionFrameTooLarge', () => ctl.onFrame(cp.frameClientCertificate, 0, new Uint8Array(maxAuthenticatorBytes + 1)))
-      for (const cred of serverCredentials) ctl.sendServerCertificate(cred)
+      for (const cred of resolved.serverCredentials) ctl.sendServerCertificate(cred)
     },
   )
-  server.prependListener('session', (session: http2.ServerHttp2Session) => {
-    const ctl = sessionCerts(session)
-    if (!ctl) return
-    ctl.bindSession(session)
-    if (sendSettings) session.settings(settings)
-  })
-  return { codepoints: cp, serverCredentials, customSettings }
+  if (sendSettings) {
+    server.prependListener('session', (session: http2.ServerHttp2Session) => {
+      if (sessionCerts(session)) session.settings(resolved.settings)
+    })
+  }
+  const result: SecondaryCertServer = {
+    codepoints: cp,
+    serverCredentials: resolved.serverCredentials,
+    customSettings: { ...(resolved.settings as { customSettings: Record<number, number> }).customSettings },
+    resolved,
+  }
+  Object.defineProperty(server, kAttached, { value: result, enumerable: false })
+  return result
 }
 
 /**
  * `http2.createSecureServer` with the extension attached: a real `Http2SecureServer` (compat API,
  * `allowHTTP1`, `setTimeout` all as usual). TLS defaults to 1.3 minimum unless `allowHTTP1` or
  * `minVersion` says otherwise; connections that are not TLS 1.3 simply do not get the extension.
+ * @throws UsageError (`ERR_SC_USAGE`) for bad extension options or a `maxVersion` below TLS 1.3.
  */
 export function createSecureServer(
   options: http2.SecureServerOptions & { secondaryCerts?: ServerExtensionOptions },
@@ -452,20 +393,16 @@ export function createSecureServer(
 ): http2.Http2SecureServer {
   const { secondaryCerts, ...h2options } = options
   const ext = secondaryCerts ?? {}
-  const settings = serverSettings(ext)
+  if (h2options.maxVersion !== undefined && h2options.maxVersion !== 'TLSv1.3') {
+    throw new UsageError(`maxVersion ${h2options.maxVersion}: the extension needs TLS 1.3 (RFC 9261 §5)`)
+  }
+  const resolved = resolveServerOptions(ext)
   const merged: http2.SecureServerOptions = {
     minVersion: 'TLSv1.3',
     ...h2options,
-    settings: {
-      ...settings,
-      ...(h2options.settings ?? {}),
-      customSettings: {
-        ...((h2options.settings as { customSettings?: Record<number, number> } | undefined)?.customSettings ?? {}),
-        ...(settings as { customSettings: Record<number, number> }).customSettings,
-      },
-    } as http2.Settings,
+    settings: mergeSettings(h2options.settings, resolved.settings),
   }
   const server = onRequest ? http2.createSecureServer(merged, onRequest) : http2.createSecureServer(merged)
-  attach(server, ext, false)
+  attach(server, resolved, false)
   return server
 }

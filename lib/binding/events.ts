@@ -66,6 +66,6 @@ export interface ClientSessionEvents {
   violation: [error: ProtocolError]
   /** An extension frame could not be sent. */
   sendError: [error: unknown]
-  /** The session closed. */
-  close: []
+  /** The session's extension ended (`error`: why — a ProtocolError after a violation). */
+  close: [error: Error]
 }

@@ -8,7 +8,9 @@ import type { FrameHeader } from '../wire/h2/frame-header.js'
 import { FrameBoundaryTracker, FrameSplitter } from '../wire/h2/frame-splitter.js'
 import type { FrameSplitterSink } from '../wire/h2/frame-splitter.js'
 import { decodeSettings, settingValue, SETTINGS_MAX_FRAME_SIZE } from '../wire/h2/settings.js'
-import type { SettingsFrame } from '../wire/h2/settings.js'
+import type { SettingsEntry, SettingsFrame } from '../wire/h2/settings.js'
+import { decodeGoaway, encodeGoawayFrame } from '../wire/h2/goaway-frame.js'
+import { FirstSettingsAppender } from './first-settings.js'
 
 /*
  * The frame interposer (digest http2-secondary-certs §9, notes node20-feasibility §1): a Duplex
@@ -59,6 +61,18 @@ export interface FrameInterposerOptions {
    * `'extensionFrameTooLarge'` tells the caller to end the session.
    */
   readonly maxInboundExtensionFrameBytes: number
+  /**
+   * Settings appended to the first SETTINGS frame our HTTP/2 stack writes (client role only):
+   * for a stack we do not create, whose `http2.connect` call we cannot give custom settings
+   * (undici's). RFC 9113 §6.5: entries are 6 bytes each, a later one for the same identifier wins.
+   */
+  readonly appendToFirstSettings?: readonly SettingsEntry[]
+}
+
+/** A GOAWAY frame of the peer (RFC 9113 §6.8), reported as `'peerGoaway'`. */
+export interface PeerGoaway {
+  readonly lastStreamId: number
+  readonly errorCode: number
 }
 
 /**
@@ -87,6 +101,13 @@ export interface FrameInterposerOptions {
  *   peer on stream 0, emitted after nghttp2 was given the frame. `peerMaxFrameSize` follows the
  *   peer's SETTINGS_MAX_FRAME_SIZE automatically.
  *
+ * - `'peerGoaway'` (`PeerGoaway`): a GOAWAY frame of the peer, reported after its bytes were
+ *   handed on but before node:http2 reads them (it reads on the next tick).
+ *
+ * Connection errors (RFC 9113 §5.4.1): after a GOAWAY with a non-zero code goes out, ours
+ * (`goaway()`) or nghttp2's own, nothing more is written on the connection: every later write of
+ * node:http2 is dropped, the TLS socket is ended and destroyed after a short grace.
+ *
  * Close: TLS `'end'` ends the readable side; `end()` ends the TLS socket; `destroy()` destroys
  * it; TLS `'close'`/`'error'` destroy the interposer (with the error).
  * Backpressure: a write completes once the TLS socket does not need draining; the TLS socket is
@@ -106,6 +127,11 @@ export class FrameInterposer extends Duplex {
   private pendingWrite: ((error?: Error | null) => void) | undefined
   private finalCallback: ((error?: Error | null) => void) | undefined
   private closeTimer: NodeJS.Timeout | undefined
+  /** A connection-error GOAWAY went out: drop every later write (RFC 9113 §5.4.1). */
+  private isGoawayWritten = false
+  /** Our own GOAWAY, waiting for a frame boundary. */
+  private pendingGoaway: Uint8Array | undefined
+  private appender: FirstSettingsAppender | undefined
 
   constructor(tlsSocket: TLSSocket, options: FrameInterposerOptions) {
     super({ allowHalfOpen: false, decodeStrings: true })
@@ -130,14 +156,18 @@ export class FrameInterposer extends Duplex {
         if (h.length > this.tracker.localMaxFrameSize) return
         this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length })
       },
-      observed: (h, payload) => this.onPeerSettings(h, payload),
+      observed: (h, payload) => (h.type === H2FrameType.GOAWAY ? this.onPeerGoaway(payload) : this.onPeerSettings(h, payload)),
     }
     this.splitter = new FrameSplitter(sink, {
       expectPreface: options.role === 'server',
       extractTypes: types,
       maxExtractBytes: Math.min(max, MIN_MAX_FRAME_SIZE),
-      observeTypes: new Set([H2FrameType.SETTINGS]),
+      observeTypes: new Set([H2FrameType.SETTINGS, H2FrameType.GOAWAY]),
     })
+    if (options.appendToFirstSettings !== undefined && options.appendToFirstSettings.length > 0) {
+      if (options.role !== 'client') throw new UsageError('appendToFirstSettings is for the client role')
+      this.appender = new FirstSettingsAppender(options.appendToFirstSettings)
+    }
     this.tracker = new FrameBoundaryTracker(options.role === 'client')
     tlsSocket.on('data', this.onTlsData)
     tlsSocket.on('end', this.onTlsEnd)
@@ -193,12 +223,42 @@ export class FrameInterposer extends Duplex {
       throw new UsageError(`stream identifier ${streamId} out of range`)
     }
     if (payload.length > this.peerMaxFrameSizeValue) throw new FrameTooLargeError(payload.length, this.peerMaxFrameSizeValue)
-    if (this.destroyed || this.writableEnded || this.tlsSocket.destroyed || this.tlsSocket.writableEnded) {
+    if (this.isClosing || this.destroyed || this.writableEnded || this.tlsSocket.destroyed || this.tlsSocket.writableEnded) {
       throw new ClosedError('connection closed: extension frame not sent')
     }
     const frame = encodeExtensionFrame(type, payload, streamId, flags)
     if (this.queue.length === 0 && this.tracker.canInsert) this.tlsSocket.write(frame)
     else this.queue.push(frame)
+  }
+
+  /** True once a connection-error GOAWAY is written or waiting: nothing else will be written. */
+  get isClosing(): boolean {
+    return this.isGoawayWritten || this.pendingGoaway !== undefined
+  }
+
+  /**
+   * Ends the connection with a connection error (RFC 9113 §5.4.1): writes GOAWAY(`errorCode`)
+   * at the next frame boundary of the outbound stream (Last-Stream-ID: the highest stream the
+   * peer opened), drops every write after it and every queued extension frame, ends the TLS
+   * socket and destroys it after a short grace. Works without the node:http2 session object.
+   * A second call does nothing.
+   */
+  goaway(errorCode: number): void {
+    if (this.isClosing || this.destroyed || this.tlsSocket.destroyed || this.tlsSocket.writableEnded) return
+    const lastStreamId = this.role === 'server' ? this.splitter.highestHeadersStreamId : 0
+    this.queue.length = 0
+    this.pendingGoaway = encodeGoawayFrame(lastStreamId, errorCode)
+    if (this.tracker.canInsert || !this.tracker.hasSentSettings) this.writePendingGoaway()
+  }
+
+  private writePendingGoaway(): void {
+    const frame = this.pendingGoaway
+    if (frame === undefined) return
+    this.pendingGoaway = undefined
+    this.isGoawayWritten = true
+    this.queue.length = 0
+    if (!this.tlsSocket.destroyed && !this.tlsSocket.writableEnded) this.tlsSocket.write(frame)
+    this.closeAfterConnectionError()
   }
 
   override _read(): void {
@@ -240,7 +300,15 @@ export class FrameInterposer extends Duplex {
     tls.removeListener('drain', this.onTlsDrain)
     tls.removeListener('finish', this.onTlsFinish)
     this.queue.length = 0
-    if (!tls.destroyed) tls.destroy()
+    if (this.isGoawayWritten && !tls.destroyed) {
+      // Let the GOAWAY leave: the TLS socket was ended; destroy it after the grace.
+      if (!tls.writableEnded) tls.end()
+      const t = setTimeout(() => tls.destroy(), CLOSE_AFTER_GOAWAY_MS)
+      t.unref?.()
+      tls.once('close', () => clearTimeout(t))
+    } else if (!tls.destroyed) {
+      tls.destroy()
+    }
     const pending = this.pendingWrite
     this.pendingWrite = undefined
     if (pending) pending(error ?? new ClosedError('connection closed during a write'))
@@ -252,15 +320,36 @@ export class FrameInterposer extends Duplex {
 
   private writeChunks(list: Buffer[], callback: (error?: Error | null) => void): void {
     const tls = this.tlsSocket
+    if (this.isGoawayWritten) {
+      // RFC 9113 §5.4.1: nothing follows a connection-error GOAWAY.
+      callback()
+      return
+    }
     if (tls.destroyed || tls.writableEnded) {
       callback(new ClosedError('TLS socket closed'))
       return
     }
+    if (this.appender !== undefined && !this.appender.hasRewritten) {
+      let out: Buffer
+      try {
+        out = this.appender.push(list.length === 1 ? list[0]! : Buffer.concat(list))
+      } catch (e) {
+        callback(e as Error)
+        return
+      }
+      if (out.length === 0) {
+        callback()
+        return
+      }
+      list = [out]
+    }
     tls.cork()
     for (const chunk of list) {
-      if (this.queue.length === 0) {
+      if (this.isGoawayWritten) break
+      if (this.queue.length === 0 && this.pendingGoaway === undefined) {
         this.tracker.push(chunk)
         tls.write(chunk)
+        if (this.tracker.connectionError !== undefined) this.closeAfterConnectionError()
         continue
       }
       // Frames are waiting: write them at the first boundary inside this chunk, if any.
@@ -271,15 +360,16 @@ export class FrameInterposer extends Duplex {
       }
       if (at > 0) tls.write(at === chunk.length ? chunk : chunk.subarray(0, at))
       this.flushQueue()
+      if (this.isGoawayWritten) break
       if (at < chunk.length) tls.write(chunk.subarray(at))
     }
-    if (this.queue.length > 0 && this.tracker.canInsert) this.flushQueue()
+    if ((this.queue.length > 0 || this.pendingGoaway !== undefined) && this.tracker.canInsert) this.flushQueue()
     tls.uncork()
-    if (this.tracker.connectionError !== undefined && this.closeTimer === undefined) this.closeAfterConnectionError()
+    if (this.tracker.connectionError !== undefined) this.closeAfterConnectionError()
     // RFC 9113 §4.2: never extract what exceeds the max frame size we advertised; nghttp2 must
     // see such a frame to answer FRAME_SIZE_ERROR.
     this.splitter.maxExtractBytes = Math.min(this.maxInbound, this.tracker.localMaxFrameSize)
-    if (tls.writableNeedDrain) {
+    if (tls.writableNeedDrain && !this.isGoawayWritten) {
       this.pendingWrite = callback
       tls.once('drain', this.onTlsDrain)
     } else {
@@ -294,6 +384,9 @@ export class FrameInterposer extends Duplex {
    * to leave, so a peer cannot hold a dead connection open.
    */
   private closeAfterConnectionError(): void {
+    this.isGoawayWritten = true
+    if (this.closeTimer !== undefined) return
+    if (!this.tlsSocket.writableEnded && !this.tlsSocket.destroyed) this.tlsSocket.end()
     this.closeTimer = setTimeout(() => {
       if (!this.destroyed) this.destroy()
     }, CLOSE_AFTER_GOAWAY_MS)
@@ -303,6 +396,17 @@ export class FrameInterposer extends Duplex {
   private flushQueue(): void {
     for (const frame of this.queue) this.tlsSocket.write(frame)
     this.queue.length = 0
+    if (this.pendingGoaway !== undefined) this.writePendingGoaway()
+  }
+
+  private onPeerGoaway(payload: Uint8Array): void {
+    let g
+    try {
+      g = decodeGoaway(payload)
+    } catch {
+      return // nghttp2 answers a malformed GOAWAY itself
+    }
+    this.emitSafely('peerGoaway', { lastStreamId: g.lastStreamId, errorCode: g.errorCode } satisfies PeerGoaway)
   }
 
   private onPeerSettings(h: FrameHeader, payload: Uint8Array): void {

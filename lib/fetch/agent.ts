@@ -20,11 +20,9 @@ import net from 'node:net'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { Client, Dispatcher, errors as undiciErrors } from 'undici'
-import { resolveCodepoints, DEFAULTS } from '../config.js'
 import { UnsupportedError, UsageError } from '../errors.js'
-import { nodeCrypto } from '../crypto/node-provider.js'
 import type { ClientExtensionOptions, CredentialSelector, ServerCertificateEvent } from '../binding/attach-client.js'
-import { loadCredential, pemToDerChain } from '../binding/credentials.js'
+import { resolveClientOptions } from '../binding/options.js'
 import type { LabelledCredentialInput } from '../binding/credentials.js'
 import { SecondaryCertsConnection, serverNameFor } from './connection.js'
 import type { ConnectionSetup } from './connection.js'
@@ -114,24 +112,8 @@ export class SecondaryCertsAgent extends Dispatcher {
       ...(options.secondaryCerts ?? {}),
       ...(options.select ? { select: options.select } : {}),
     }
-    const provider = ext.provider ?? nodeCrypto
-    const credentials = (options.credentials ?? []).map((c) => loadCredential(c, provider, c.label, c.purpose))
-    const caInput = ext.serverCertificateCa ?? options.ca
-    const anchors: Uint8Array[] = []
-    for (const c of caInput === undefined ? [] : Array.isArray(caInput) ? caInput : [caInput]) {
-      anchors.push(...pemToDerChain(c.toString()))
-    }
-    const limit = ext.credentialLimit ?? Math.max(1, credentials.length)
-    if (!Number.isInteger(limit) || limit < 0) throw new UsageError('credentialLimit must be a non-negative integer')
-    this.setup = {
-      codepoints: resolveCodepoints(ext.codepoints, ext.mode),
-      credentials,
-      anchors,
-      extension: ext,
-      credentialLimit: limit,
-      serverCertAuth: ext.serverCertAuth ?? true,
-      maxAuthenticatorBytes: ext.maxAuthenticatorBytes ?? DEFAULTS.maxAuthenticatorBytes,
-    }
+    // One resolution for every connection of the agent (credentials loaded and checked once).
+    this.setup = resolveClientOptions({ ...ext, credentials: options.credentials ?? [] }, options.ca)
     const c = options.coalescing
     this.coalescing =
       c === false

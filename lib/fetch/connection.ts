@@ -8,26 +8,14 @@ import { EventEmitter } from 'node:events'
 import type net from 'node:net'
 import type tls from 'node:tls'
 import { isIP } from 'node:net'
-import type { Codepoints } from '../config.js'
 import type { ProtocolError } from '../errors.js'
-import { ClientSessionCerts } from '../binding/attach-client.js'
-import type { ClientExtensionOptions, ServerCertificateEvent } from '../binding/attach-client.js'
-import type { LoadedCredential } from '../binding/credentials.js'
-import { wrapClientSocket } from '../binding/tls-facade.js'
+import { interposeClientSocket } from '../binding/attach-client.js'
+import type { ClientSessionCerts, ServerCertificateEvent } from '../binding/attach-client.js'
+import type { ResolvedClientOptions } from '../binding/options.js'
 import { decodeOriginFrame, ORIGIN_FRAME_TYPE } from '../wire/h2/origin-frame.js'
-import { FirstSettingsAppender } from './first-settings.js'
 
 /** What every connection of one agent shares (resolved once per agent). */
-export interface ConnectionSetup {
-  readonly codepoints: Codepoints
-  readonly credentials: readonly LoadedCredential[]
-  readonly anchors: Uint8Array[]
-  readonly extension: ClientExtensionOptions
-  /** N of SETTINGS_HTTP_CLIENT_CERT_AUTH. */
-  readonly credentialLimit: number
-  readonly serverCertAuth: boolean
-  readonly maxAuthenticatorBytes: number
-}
+export type ConnectionSetup = ResolvedClientOptions
 
 /**
  * An interposed HTTP/2 connection for undici. Events: `'serverCertificate'`
@@ -50,33 +38,22 @@ export class SecondaryCertsConnection extends EventEmitter {
     super()
     this.tlsSocket = tlsSocket
     this.origin = origin.origin
-    const cp = setup.codepoints
-    const { interposer, socket } = wrapClientSocket(tlsSocket, {
-      extensionFrameTypes: new Set([cp.frameServerCertificate, cp.frameAuthenticatorRequests, cp.frameClientCertificate, ORIGIN_FRAME_TYPE]),
-      maxInboundExtensionFrameBytes: setup.maxAuthenticatorBytes,
-    })
+    // The driver runs from the socket alone; undici's http2.connect cannot be given our
+    // SETTINGS, so they are appended to its first SETTINGS frame on the way out.
+    const { certs, socket, interposer } = interposeClientSocket(tlsSocket, setup, { extraFrameTypes: [ORIGIN_FRAME_TYPE], appendSettings: true })
     this.socket = socket
-    const certs = new ClientSessionCerts(interposer, setup.credentials, setup.anchors, cp, setup.extension)
     this.certs = certs
-    interposer.on('peerSettings', (entries: [number, number][]) => certs.onPeerSettings(entries))
     interposer.on('extensionFrame', (f: { type: number; streamId: number; payload: Uint8Array }) => {
       if (f.type === ORIGIN_FRAME_TYPE) this.onOriginFrame(f.streamId, f.payload)
-      else certs.onFrame(f.type, f.streamId, f.payload)
     })
-    interposer.on('extensionFrameTooLarge', () => certs.onFrame(cp.frameServerCertificate, 0, new Uint8Array(setup.maxAuthenticatorBytes + 1)))
     certs.on('serverCertificate', (ev: ServerCertificateEvent) => this.emit('serverCertificate', ev))
-    certs.on('violation', (error: ProtocolError) => {
-      // The facade's 'error' is what undici records as the connection's error: in-flight and
-      // queued requests fail with it, so fetch rejects with it as `cause`.
-      if (!socket.destroyed) socket.destroy(error)
-      this.emit('violation', error)
-    })
+    // The driver destroys the facade with the ProtocolError: undici records it as the
+    // connection's error, so in-flight requests fail and fetch rejects with it as `cause`.
+    certs.on('violation', (error: ProtocolError) => this.emit('violation', error))
     socket.once('close', () => {
       this.closedValue = true
       this.emit('close')
     })
-    appendOurSettings(interposer, setup)
-    certs.start(tlsSocket, setup.credentialLimit, setup.serverCertAuth)
   }
 
   /** True once the connection closed (its origins are gone with it, SERVER -02 §7.1). */
@@ -130,48 +107,6 @@ export class SecondaryCertsConnection extends EventEmitter {
     }
     this.originSetValue = set
     this.emit('origin', set)
-  }
-}
-
-/** Installs the SETTINGS appender below nghttp2 on the interposer's write path. */
-function appendOurSettings(interposer: object, setup: ConnectionSetup): void {
-  const entries: [number, number][] = []
-  if (setup.credentialLimit > 0) entries.push([setup.codepoints.settingClientCertAuth, setup.credentialLimit])
-  if (setup.serverCertAuth) entries.push([setup.codepoints.settingServerCertAuth, 1])
-  if (entries.length === 0) return
-  // TODO(#9): the session driver advertises our SETTINGS itself for stacks we do not create;
-  // until then the appender sits in front of the interposer's write methods.
-  const appender = new FirstSettingsAppender(entries)
-  type Cb = (error?: Error | null) => void
-  const target = interposer as {
-    _write(chunk: Buffer, encoding: BufferEncoding, callback: Cb): void
-    _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: Cb): void
-  }
-  const write = target._write.bind(interposer)
-  const writev = target._writev.bind(interposer)
-  target._write = (chunk, encoding, callback) => {
-    if (appender.hasRewritten) return write(chunk, encoding, callback)
-    let out: Buffer
-    try {
-      out = appender.push(chunk)
-    } catch (e) {
-      callback(e as Error)
-      return
-    }
-    if (out.length === 0) callback()
-    else write(out, encoding, callback)
-  }
-  target._writev = (chunks, callback) => {
-    if (appender.hasRewritten) return writev(chunks, callback)
-    let out: Buffer
-    try {
-      out = appender.push(Buffer.concat(chunks.map((c) => c.chunk)))
-    } catch (e) {
-      callback(e as Error)
-      return
-    }
-    if (out.length === 0) callback()
-    else write(out, chunks[0]!.encoding, callback)
   }
 }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { Violation, violationCode, violationError } from '../../lib/proto/violations.js'
-import type { ViolationName } from '../../lib/proto/violations.js'
+import type { ViolationKey } from '../../lib/proto/violations.js'
 import { DEFAULT_CODEPOINTS, resolveCodepoints } from '../../lib/config.js'
 
 /**
@@ -11,7 +11,7 @@ import { DEFAULT_CODEPOINTS, resolveCodepoints } from '../../lib/config.js'
  * SERVER_CERTIFICATE_INVALID row (0xf5a1, digest §5), so the spec does not reuse violationCode's
  * own mapping.
  */
-const TABLE: Record<ViolationName, { name: string; wire: number; detectedBy: 'client' | 'server' | 'either'; section: string }> = {
+const TABLE: Record<ViolationKey, { name: string; wire: number; detectedBy: 'client' | 'server' | 'either'; section: string }> = {
   AUTHENTICATOR_REQUESTS_AT_SERVER: { name: 'authenticator-requests-at-server', wire: 0x1, detectedBy: 'server', section: 'CLIENT -00 §4.1.1' },
   AUTHENTICATOR_REQUESTS_ON_STREAM: { name: 'authenticator-requests-on-stream', wire: 0x1, detectedBy: 'client', section: 'CLIENT -00 §4.1.1' },
   AUTHENTICATOR_REQUESTS_MALFORMED: { name: 'authenticator-requests-malformed', wire: 0x1, detectedBy: 'client', section: 'CLIENT -00 §4.1, §4.1.1' },
@@ -27,7 +27,7 @@ const TABLE: Record<ViolationName, { name: string; wire: number; detectedBy: 'cl
 }
 
 /** The only row whose code is a configurable codepoint (SERVER -02 §6.1, digest §5). */
-const CONFIGURABLE: readonly ViolationName[] = ['SERVER_AUTHENTICATOR_INVALID']
+const CONFIGURABLE: readonly ViolationKey[] = ['SERVER_AUTHENTICATOR_INVALID']
 
 describe('proto/violations', () => {
   it('has exactly the rows of the pinned table', () => {
@@ -39,7 +39,7 @@ describe('proto/violations', () => {
     expect(new Set(names).size).to.equal(names.length)
   })
 
-  for (const [key, want] of Object.entries(TABLE) as [ViolationName, (typeof TABLE)[ViolationName]][]) {
+  for (const [key, want] of Object.entries(TABLE) as [ViolationKey, (typeof TABLE)[ViolationKey]][]) {
     describe(key, () => {
       it(`is named ${want.name}, detected by the ${want.detectedBy}, from ${want.section}`, () => {
         const row = Violation[key]
@@ -69,7 +69,7 @@ describe('proto/violations', () => {
 
   it('moves only the SERVER_CERTIFICATE_INVALID row with a configured codepoint', () => {
     const cp = resolveCodepoints({ errorServerCertificateInvalid: 0x1234 })
-    for (const [key, want] of Object.entries(TABLE) as [ViolationName, (typeof TABLE)[ViolationName]][]) {
+    for (const [key, want] of Object.entries(TABLE) as [ViolationKey, (typeof TABLE)[ViolationKey]][]) {
       expect(violationCode(Violation[key], cp), key).to.equal(CONFIGURABLE.includes(key) ? 0x1234 : want.wire)
     }
   })

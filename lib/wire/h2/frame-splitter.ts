@@ -95,6 +95,8 @@ export class FrameSplitter {
   private collected = 0
   private headerBlockOpen = false
 
+  private highestHeadersStream = 0
+
   constructor(sink: FrameSplitterSink, options: FrameSplitterOptions) {
     if (!Number.isInteger(options.maxExtractBytes) || options.maxExtractBytes < 0) {
       throw new UsageError('maxExtractBytes must be a non-negative integer')
@@ -223,7 +225,16 @@ export class FrameSplitter {
     if (run < n) this.sink.passThrough(run === 0 ? chunk : chunk.subarray(run, n))
   }
 
+  /**
+   * Highest stream identifier of a HEADERS frame seen so far (0 before any): the Last-Stream-ID
+   * of a GOAWAY we write (RFC 9113 §6.8).
+   */
+  get highestHeadersStreamId(): number {
+    return this.highestHeadersStream
+  }
+
   private classify(h: FrameHeader): Disposition {
+    if (h.type === H2FrameType.HEADERS && h.streamId > this.highestHeadersStream) this.highestHeadersStream = h.streamId
     const wasOpen = this.headerBlockOpen
     if (wasOpen) {
       // RFC 9113 §6.10: only CONTINUATION may follow; END_HEADERS closes the block.

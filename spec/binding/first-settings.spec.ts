@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { FirstSettingsAppender } from '../../lib/fetch/first-settings.js'
+import { FirstSettingsAppender } from '../../lib/binding/first-settings.js'
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1')
 
