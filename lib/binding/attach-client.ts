@@ -83,6 +83,8 @@ export class ClientSessionCerts extends SessionDriver<ClientAction, ClientSessio
   private selecting: Promise<void> = Promise.resolve()
   private readonly acceptedOrigins = new Set<string>()
   private readonly serverIdentities: Identity[] = []
+  /** The socket the HTTP/2 stack above reads (the TLS facade), once known. */
+  private facade: net.Socket | undefined
   /** Requests received and how they were answered. */
   readonly answers: AnswerRecord[] = []
 
@@ -173,11 +175,19 @@ export class ClientSessionCerts extends SessionDriver<ClientAction, ClientSessio
     return sentTypes.has(this.codepoints.frameClientCertificate) ? 'client-authenticator-invalid' : undefined
   }
 
+  /** @internal the socket the HTTP/2 stack above reads */
+  bindFacade(facade: net.Socket): void {
+    this.facade = facade
+  }
+
   protected endConnection(error: ProtocolError): void {
-    // Destroying the interposer with the error reaches the HTTP/2 stack above as a socket error:
-    // node:http2 destroys the session and its streams with it ('error' on both), undici fails
-    // its requests with it. Our GOAWAY (if any) is already out; the TLS socket ends after it.
+    // The interposer first: bytes it holds for the stack above (a peer's GOAWAY, say) are
+    // dropped, so the stack never reports its own error instead of ours. Then the facade with
+    // the error: node:http2 destroys the session and its streams with it ('error' on both),
+    // undici fails its requests with it. Our GOAWAY (if any) is already out; the TLS socket
+    // ends after it.
     this.interposer.destroy(error)
+    this.facade?.destroy(error)
   }
 
   private async answer(id: number, request: CertificateRequest): Promise<void> {
@@ -292,6 +302,7 @@ export function interposeClientSocket(
     ...(extra.appendSettings ? { appendToFirstSettings: resolved.extensionSettings } : {}),
   })
   const certs = new ClientSessionCerts(interposer, resolved)
+  certs.bindFacade(socket)
   if (isHandshakeDone(tlsSocket)) certs.start(tlsSocket)
   else tlsSocket.once('secureConnect', () => certs.start(tlsSocket))
   return { certs, interposer, socket }

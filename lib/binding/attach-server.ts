@@ -205,8 +205,10 @@ export class ServerSessionCerts extends SessionDriver<ServerAction, ServerSessio
     } else if (v.kind === 'declined') {
       this.emit('declined', label)
       w?.resolve({ kind: 'declined', label })
-    } else {
-      w?.reject(v.error)
+    } else if (w) {
+      // The GOAWAY action that follows ends the session: the waiter fails with that
+      // ProtocolError (its cause is the validation error), like every other held request.
+      this.waiters.set(a.id, w)
     }
   }
 

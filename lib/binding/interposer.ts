@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls'
 import { ClosedError, FrameTooLargeError, UsageError } from '../errors.js'
 import { MAX_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE } from '../config.js'
 import { encodeExtensionFrame } from '../wire/h2/certificate-frame.js'
-import { H2FrameType, MAX_STREAM_ID } from '../wire/h2/frame-header.js'
+import { FRAME_HEADER_BYTES, H2FrameType, MAX_STREAM_ID, writeFrameHeader } from '../wire/h2/frame-header.js'
 import type { FrameHeader } from '../wire/h2/frame-header.js'
 import { FrameBoundaryTracker, FrameSplitter } from '../wire/h2/frame-splitter.js'
 import type { FrameSplitterSink } from '../wire/h2/frame-splitter.js'
@@ -150,19 +150,21 @@ export class FrameInterposer extends Duplex {
           this.tlsSocket.pause()
         }
       },
-      extracted: (h, payload) => this.emitSafely('extensionFrame', frameEvent(h, payload)),
+      extracted: (h, payload) => (h.type === H2FrameType.GOAWAY ? this.onPeerGoaway(h, payload) : this.emitSafely('extensionFrame', frameEvent(h, payload))),
       oversized: (h) => {
+        if (h.type === H2FrameType.GOAWAY) return // passed through as it is
         // Over our advertised max frame size nghttp2 sends GOAWAY(FRAME_SIZE_ERROR) itself.
         if (h.length > this.tracker.localMaxFrameSize) return
         this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length })
       },
-      observed: (h, payload) => (h.type === H2FrameType.GOAWAY ? this.onPeerGoaway(payload) : this.onPeerSettings(h, payload)),
+      observed: (h, payload) => this.onPeerSettings(h, payload),
     }
     this.splitter = new FrameSplitter(sink, {
       expectPreface: options.role === 'server',
-      extractTypes: types,
+      // GOAWAY is taken out too, reported, then handed on (see onPeerGoaway).
+      extractTypes: new Set([...types, H2FrameType.GOAWAY]),
       maxExtractBytes: Math.min(max, MIN_MAX_FRAME_SIZE),
-      observeTypes: new Set([H2FrameType.SETTINGS, H2FrameType.GOAWAY]),
+      observeTypes: new Set([H2FrameType.SETTINGS]),
     })
     if (options.appendToFirstSettings !== undefined && options.appendToFirstSettings.length > 0) {
       if (options.role !== 'client') throw new UsageError('appendToFirstSettings is for the client role')
@@ -399,14 +401,27 @@ export class FrameInterposer extends Duplex {
     if (this.pendingGoaway !== undefined) this.writePendingGoaway()
   }
 
-  private onPeerGoaway(payload: Uint8Array): void {
+  /**
+   * A GOAWAY of the peer, taken out of the stream at its place: reported first, so a listener
+   * can end the connection with its own error before node:http2 (which may read pushed bytes
+   * synchronously) reports the GOAWAY as ERR_HTTP2_SESSION_ERROR; then handed on unchanged.
+   */
+  private onPeerGoaway(h: FrameHeader, payload: Uint8Array): void {
     let g
     try {
       g = decodeGoaway(payload)
     } catch {
-      return // nghttp2 answers a malformed GOAWAY itself
+      g = undefined // nghttp2 answers a malformed GOAWAY itself
     }
-    this.emitSafely('peerGoaway', { lastStreamId: g.lastStreamId, errorCode: g.errorCode } satisfies PeerGoaway)
+    if (g !== undefined) this.emitSafely('peerGoaway', { lastStreamId: g.lastStreamId, errorCode: g.errorCode } satisfies PeerGoaway)
+    if (this.destroyed) return
+    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length)
+    writeFrameHeader(frame, 0, h)
+    frame.set(payload, FRAME_HEADER_BYTES)
+    if (!this.push(frame) && !this.pausedByUs) {
+      this.pausedByUs = true
+      this.tlsSocket.pause()
+    }
   }
 
   private onPeerSettings(h: FrameHeader, payload: Uint8Array): void {
