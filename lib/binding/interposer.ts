@@ -132,6 +132,13 @@ export class FrameInterposer extends Duplex {
   /** Our own GOAWAY, waiting for a frame boundary. */
   private pendingGoaway: Uint8Array | undefined
   private appender: FirstSettingsAppender | undefined
+  /**
+   * Inbound bytes and events held back after the end of a response header block (client only),
+   * handed on one header block per tick (see `onHeaderBlockEnd`). `BOUNDARY` separates them.
+   */
+  private readonly held: (Uint8Array | (() => void) | typeof BOUNDARY)[] = []
+  private heldSinceBoundary = false
+  private isDrainScheduled = false
 
   constructor(tlsSocket: TLSSocket, options: FrameInterposerOptions) {
     super({ allowHalfOpen: false, decodeStrings: true })
@@ -144,20 +151,19 @@ export class FrameInterposer extends Duplex {
     this.tlsSocket = tlsSocket
     this.maxInbound = max
     const sink: FrameSplitterSink = {
-      passThrough: (bytes) => {
-        if (!this.push(bytes) && !this.pausedByUs) {
-          this.pausedByUs = true
-          this.tlsSocket.pause()
-        }
-      },
-      extracted: (h, payload) => (h.type === H2FrameType.GOAWAY ? this.onPeerGoaway(h, payload) : this.emitSafely('extensionFrame', frameEvent(h, payload))),
+      passThrough: (bytes) => this.deliver(bytes),
+      extracted: (h, payload) =>
+        h.type === H2FrameType.GOAWAY ? this.onPeerGoaway(h, payload) : this.deliver(() => this.emitSafely('extensionFrame', frameEvent(h, payload))),
       oversized: (h) => {
         if (h.type === H2FrameType.GOAWAY) return // passed through as it is
         // Over our advertised max frame size nghttp2 sends GOAWAY(FRAME_SIZE_ERROR) itself.
         if (h.length > this.tracker.localMaxFrameSize) return
         this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length })
       },
-      observed: (h, payload) => this.onPeerSettings(h, payload),
+      observed: (h, payload) => {
+        if (h.type === H2FrameType.SETTINGS) this.deliver(() => this.onPeerSettings(h, payload))
+        else this.onHeaderBlockEnd()
+      },
     }
     this.splitter = new FrameSplitter(sink, {
       expectPreface: options.role === 'server',
@@ -165,6 +171,7 @@ export class FrameInterposer extends Duplex {
       extractTypes: new Set([...types, H2FrameType.GOAWAY]),
       maxExtractBytes: Math.min(max, MIN_MAX_FRAME_SIZE),
       observeTypes: new Set([H2FrameType.SETTINGS]),
+      observeHeaderBlockEnds: options.role === 'client',
     })
     if (options.appendToFirstSettings !== undefined && options.appendToFirstSettings.length > 0) {
       if (options.role !== 'client') throw new UsageError('appendToFirstSettings is for the client role')
@@ -418,10 +425,64 @@ export class FrameInterposer extends Duplex {
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length)
     writeFrameHeader(frame, 0, h)
     frame.set(payload, FRAME_HEADER_BYTES)
-    if (!this.push(frame) && !this.pausedByUs) {
+    this.deliver(frame)
+  }
+
+  /**
+   * node:http2 emits a stream's 'response' on a later tick than the HEADERS frame is parsed but
+   * emits 'data' as soon as a DATA frame is parsed. Over a native socket each read is its own
+   * callback, so the 'response' tick runs between them; over a JS stream (this interposer) the
+   * bytes of a read reach nghttp2 in one call and 'data' came first (issue 9 item 7). So on a
+   * client, what follows the end of a header block is handed on in a later tick, after the
+   * 'response' tick: the event order is the one of a plain connection.
+   */
+  private onHeaderBlockEnd(): void {
+    if (this.held.length > 0 || this.heldSinceBoundary) this.held.push(BOUNDARY)
+    else this.heldSinceBoundary = true
+    this.scheduleDrain()
+  }
+
+  /** Hands bytes (or an event) on now, or after what is held back, in stream order. */
+  private deliver(item: Uint8Array | (() => void)): void {
+    if (this.held.length > 0 || this.heldSinceBoundary) {
+      this.held.push(item)
+      this.scheduleDrain()
+      return
+    }
+    this.apply(item)
+  }
+
+  private apply(item: Uint8Array | (() => void)): void {
+    if (typeof item === 'function') {
+      item()
+      return
+    }
+    if (this.destroyed) return
+    if (!this.push(item) && !this.pausedByUs) {
       this.pausedByUs = true
       this.tlsSocket.pause()
     }
+  }
+
+  private scheduleDrain(): void {
+    if (this.isDrainScheduled) return
+    this.isDrainScheduled = true
+    process.nextTick(this.drainHeld)
+  }
+
+  /** One header block's worth per tick: everything up to the next boundary. */
+  private readonly drainHeld = (): void => {
+    this.isDrainScheduled = false
+    this.heldSinceBoundary = false
+    while (this.held.length > 0) {
+      const item = this.held.shift()!
+      if (item === BOUNDARY) {
+        this.heldSinceBoundary = true
+        break
+      }
+      this.apply(item)
+    }
+    if (this.held.length > 0 || this.heldSinceBoundary) this.scheduleDrain()
   }
 
   private onPeerSettings(h: FrameHeader, payload: Uint8Array): void {
@@ -454,7 +515,7 @@ export class FrameInterposer extends Duplex {
   }
 
   private readonly onTlsEnd = (): void => {
-    this.push(null)
+    this.deliver(() => this.push(null))
   }
 
   private readonly onTlsError = (error: Error): void => {
@@ -477,6 +538,9 @@ export class FrameInterposer extends Duplex {
     if (final) final()
   }
 }
+
+/** Separates held-back header blocks (see `FrameInterposer.onHeaderBlockEnd`). */
+const BOUNDARY: unique symbol = Symbol('header block boundary')
 
 function checkExtensionType(type: number): void {
   if (!Number.isInteger(type) || type < 0x0a || type > 0xff) {

@@ -62,6 +62,11 @@ export interface FrameSplitterOptions {
   readonly observeTypes?: ReadonlySet<number>
   /** Largest observed payload; longer frames are passed through without a report. */
   readonly maxObserveBytes?: number
+  /**
+   * Also observe the frame that ends each header block (HEADERS or CONTINUATION with
+   * END_HEADERS), so the sink learns where one response's header block ends in the stream.
+   */
+  readonly observeHeaderBlockEnds?: boolean
 }
 
 /** What happens to one frame: passed on, taken out, passed on and reported, or too large. */
@@ -96,6 +101,7 @@ export class FrameSplitter {
   private headerBlockOpen = false
 
   private highestHeadersStream = 0
+  private readonly observeHeaderBlockEnds: boolean
 
   constructor(sink: FrameSplitterSink, options: FrameSplitterOptions) {
     if (!Number.isInteger(options.maxExtractBytes) || options.maxExtractBytes < 0) {
@@ -104,6 +110,7 @@ export class FrameSplitter {
     this.sink = sink
     this.extractTypes = options.extractTypes
     this.observeTypes = options.observeTypes ?? new Set()
+    this.observeHeaderBlockEnds = options.observeHeaderBlockEnds ?? false
     this.maxExtractValue = options.maxExtractBytes
     this.maxObserveBytes = options.maxObserveBytes ?? 65536
     this.prefaceLeft = options.expectPreface ? CLIENT_PREFACE.length : 0
@@ -245,6 +252,14 @@ export class FrameSplitter {
     // Inside a header block an extension frame is a violation the HTTP/2 stack must see.
     if (this.extractTypes.has(h.type) && !wasOpen) return h.length <= this.maxExtractValue ? D.EXTRACT : D.OVERSIZED
     if (this.observeTypes.has(h.type) && h.length <= this.maxObserveBytes) return D.OBSERVE
+    if (
+      this.observeHeaderBlockEnds &&
+      (h.flags & H2Flag.END_HEADERS) !== 0 &&
+      (h.type === H2FrameType.HEADERS || (h.type === H2FrameType.CONTINUATION && wasOpen)) &&
+      h.length <= this.maxObserveBytes
+    ) {
+      return D.OBSERVE
+    }
     return D.PASS
   }
 
