@@ -24,6 +24,8 @@ import type { MetNeed, RequirementResult } from '../binding/require-identities.j
 import type { ProtocolError } from '../errors.js'
 import { UsageError } from '../errors.js'
 import type { Decision } from '../policy/eku.js'
+import { createCertificatePolicy } from '../policy/certificate-policy.js'
+import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
 import { matchRoute, resolveHeaderNames, resolveLimits, resolveRoutes } from './config.js'
 import type { GatewayLimits, HeaderNames, ResolvedRoute, RouteConfig } from './config.js'
 import { clientResponseHeaders, upstreamRequestHeaders } from './forwarding.js'
@@ -93,6 +95,8 @@ interface Resolved {
   routes: ResolvedRoute[]
   names: HeaderNames
   limits: GatewayLimits
+  /** The server's trust decision (issue 10): the gateway's anchors and preset. */
+  trust: CertificatePolicyFn
 }
 
 function anchorsOf(ca: GatewayOptions['ca']): string[] {
@@ -119,7 +123,12 @@ function resolveAll(o: GatewayOptions): Resolved {
     identityTimeoutMs: limits.identityTimeoutMs,
     ...(o.readFile ? { readFile: o.readFile } : {}),
   })
-  return { routes, names, limits }
+  const anchors = anchorsOf(o.ca)
+  const trust: CertificatePolicyFn =
+    anchors.length > 0
+      ? createCertificatePolicy({ anchors, preset: o.policy ?? 'frank' })
+      : async (_identity, purpose) => ({ accept: false, reason: 'no-path', detail: 'the gateway has no trust anchors (--ca)', purpose })
+  return { routes, names, limits, trust }
 }
 
 function oneLine(subject: string): string {
@@ -177,7 +186,12 @@ export class Gateway extends EventEmitter {
         // otherwise lower the minimum.
         minVersion: 'TLSv1.3',
         ...(options.handshakeClientCert ? { requestCert: true, rejectUnauthorized: false } : {}),
-        secondaryCerts: { requestTimeoutMs: this.resolved.limits.identityTimeoutMs },
+        secondaryCerts: {
+          requestTimeoutMs: this.resolved.limits.identityTimeoutMs,
+          // The server's trust decision follows the gateway's current anchors (SIGHUP swaps
+          // them); each route's own policy still decides what that route forwards.
+          trust: (identity, purpose, context) => this.resolved.trust(identity, purpose, context),
+        },
       },
       (req, res) => {
         void this.handle(req, res)
@@ -202,6 +216,7 @@ export class Gateway extends EventEmitter {
       const ctl = sessionCerts(session)
       if (!ctl) return
       ctl.on('identity', (i: { label: string }) => this.metrics.identities.inc({ label: i.label, outcome: 'validated' }))
+      ctl.on('untrusted', (u: { label: string }) => this.metrics.identities.inc({ label: u.label, outcome: 'untrusted' }))
       // Validated but not trusted by the server-level `trust` (issue 10): still a validated answer;
       // the route's own policy decides, and its rejections count as 'untrusted' below.
       ctl.on('untrusted', (e: { label: string }) => this.metrics.identities.inc({ label: e.label, outcome: 'validated' }))
@@ -399,10 +414,9 @@ export class Gateway extends EventEmitter {
       }
       if (res.destroyed || req.stream?.destroyed) return
       if (!r.ok) {
-        for (const m of r.missing) {
-          const outcome = m.reason === 'declined' ? 'declined-need' : m.reason === 'protocol-error' ? 'invalid' : ['timeout', 'closed', 'not-supported', 'not-presented'].includes(m.reason) ? 'missing' : 'untrusted'
-          if (outcome === 'untrusted' || outcome === 'invalid') this.metrics.identities.inc({ label: m.label, outcome })
-        }
+        // Validated / untrusted / declined are counted from the connection's events; an answer
+        // that broke the protocol only shows here.
+        for (const m of r.missing) if (m.reason === 'protocol-error') this.metrics.identities.inc({ label: m.label, outcome: 'invalid' })
         reason = 'identity-required'
         missing = r.missing.map((m) => ({ label: m.label, reason: m.reason }))
         const body = problemDetails(r)

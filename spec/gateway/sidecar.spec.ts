@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import http from 'node:http'
 import http2 from 'node:http2'
 import { createGateway } from '../../lib/gateway/gateway.js'
@@ -121,6 +122,30 @@ describe('sidecar: HTTP/1.1 and h2c in, one authenticated HTTP/2 connection out'
     const r = await h1(port, '/two')
     expect(r.status).to.equal(200)
     expect(sc!.session()).to.not.equal(first)
+  })
+
+  it('streams a 5 MB upload and a 5 MB download through sidecar and gateway intact', async () => {
+    const port = await start()
+    const size = 5 * 1024 * 1024
+    const body = Buffer.alloc(size, 0x5a)
+    const up = await new Promise<Echo>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/upload', method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()) as Echo))
+      })
+      req.on('error', reject)
+      for (let o = 0; o < size; o += 65536) req.write(body.subarray(o, o + 65536))
+      req.end()
+    })
+    expect(up.body_length).to.equal(size)
+    expect(up.body_sha256).to.equal(createHash('sha256').update(body).digest('hex'))
+    expect(Object.keys(up.secondary!).sort()).to.deep.equal(['device', 'user'])
+    const down = await h1(port, `/big?n=${size}`)
+    expect(down.status).to.equal(200)
+    expect(down.body.length).to.equal(size)
+    expect(down.body.subarray(0, 4)).to.deep.equal(Buffer.from([0, 1, 2, 3]))
+    expect(down.body[size - 1]).to.equal((size - 1) & 0xff)
   })
 
   it('answers 502 problem+json when the upstream is unreachable', async () => {
