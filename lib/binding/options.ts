@@ -159,14 +159,25 @@ function checkMaxAuthenticatorBytes(value: number | undefined): number {
   return v
 }
 
-function settingsOf(entries: readonly SettingsEntry[], maxFrameSize: number): http2.Settings {
+/** The part both sides resolve alike, given the extension settings the side advertises. */
+function common(
+  codepoints: Codepoints,
+  provider: CryptoProvider,
+  maxAuthenticatorBytes: number,
+  maxFrameSize: number,
+  entries: readonly SettingsEntry[],
+): ResolvedCommon {
   const customSettings: Record<number, number> = {}
   for (const [id, value] of entries) customSettings[id] = value
-  return { maxFrameSize, customSettings } as http2.Settings
-}
-
-function frameTypesOf(cp: Codepoints): ReadonlySet<number> {
-  return new Set([cp.frameServerCertificate, cp.frameAuthenticatorRequests, cp.frameClientCertificate])
+  return {
+    codepoints,
+    provider,
+    maxAuthenticatorBytes,
+    maxFrameSize,
+    extensionSettings: entries,
+    settings: { maxFrameSize, customSettings } as http2.Settings,
+    extensionFrameTypes: new Set([codepoints.frameServerCertificate, codepoints.frameAuthenticatorRequests, codepoints.frameClientCertificate]),
+  }
 }
 
 /**
@@ -188,13 +199,7 @@ export function resolveServerOptions(options: ServerExtensionOptions = {}): Reso
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs
   if (!(requestTimeoutMs > 0)) throw new UsageError(`requestTimeoutMs ${requestTimeoutMs} must be positive`)
   return {
-    codepoints,
-    provider,
-    maxAuthenticatorBytes,
-    maxFrameSize,
-    extensionSettings: entries,
-    settings: settingsOf(entries, maxFrameSize),
-    extensionFrameTypes: frameTypesOf(codepoints),
+    ...common(codepoints, provider, maxAuthenticatorBytes, maxFrameSize, entries),
     clientCertAuth,
     serverCertAuth,
     serverCredentials,
@@ -229,14 +234,8 @@ export function resolveClientOptions(options: ClientExtensionOptions = {}, tlsCa
     anchors.push(...pemToDerChain((c as string | Buffer).toString(), 'serverCertificateCa'))
   }
   return {
+    ...common(codepoints, provider, maxAuthenticatorBytes, maxFrameSize, entries),
     options,
-    codepoints,
-    provider,
-    maxAuthenticatorBytes,
-    maxFrameSize,
-    extensionSettings: entries,
-    settings: settingsOf(entries, maxFrameSize),
-    extensionFrameTypes: frameTypesOf(codepoints),
     credentials,
     credentialLimit,
     serverCertAuth,

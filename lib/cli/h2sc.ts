@@ -29,6 +29,9 @@ import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
 import type { Decision } from '../policy/eku.js'
 import { createTestPki, writeTestPki } from '../pki/test-pki.js'
 import { DEFAULT_CODEPOINTS } from '../config.js'
+import { hasCode } from '../errors.js'
+import type { ProtocolError } from '../errors.js'
+import { describeViolation } from '../proto/violations.js'
 import { inspectBytes } from './inspect.js'
 import { describeRole, purposeRequest } from './roles.js'
 import { formatResults, runConformanceClient, runConformanceServer } from '../conformance/conformance.js'
@@ -288,6 +291,9 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
       session.once('error', reject)
     })
     report.timings.connectMs = performance.now() - t0
+    // A violation destroys the session and its streams with the ProtocolError; the stream's
+    // 'error' below reports it, the session's must not go unhandled.
+    session.on('error', () => {})
     const t1 = performance.now()
     const headers: http2.OutgoingHttpHeaders = { ':path': url.pathname + url.search }
     if (o.authority) {
@@ -325,6 +331,10 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     report.status = status
     report.body = Buffer.concat(chunks).toString('utf8')
     report.ok = status >= 200 && status < 400
+  } catch (e) {
+    // One line naming the violation, its code and section (issue 9 item 5).
+    if (hasCode(e, 'ERR_SC_PROTOCOL')) throw new CliError(describeViolation(e as ProtocolError, DEFAULT_CODEPOINTS))
+    throw e
   } finally {
     report.frames = ctl.frameLog.map((f) => ({ dir: f.dir, type: FRAME_NAMES[f.type] ?? `0x${f.type.toString(16)}`, bytes: f.bytes }))
     session.close()

@@ -139,3 +139,33 @@ export function violationRow(name: ViolationName): ViolationRow {
   for (const row of Object.values(Violation)) if (row.name === name) return row
   throw new Error(`unknown violation ${name}`)
 }
+
+const HTTP2_CODE_NAMES: Readonly<Record<number, string>> = {
+  0x0: 'NO_ERROR',
+  0x1: 'PROTOCOL_ERROR',
+  0x2: 'INTERNAL_ERROR',
+  0x3: 'FLOW_CONTROL_ERROR',
+  0x4: 'SETTINGS_TIMEOUT',
+  0x5: 'STREAM_CLOSED',
+  0x6: 'FRAME_SIZE_ERROR',
+  0x7: 'REFUSED_STREAM',
+  0x8: 'CANCEL',
+  0x9: 'COMPRESSION_ERROR',
+  0xa: 'CONNECT_ERROR',
+  0xb: 'ENHANCE_YOUR_CALM',
+  0xc: 'INADEQUATE_SECURITY',
+  0xd: 'HTTP_1_1_REQUIRED',
+}
+
+/**
+ * One line for a ProtocolError: the row's name, the HTTP/2 code (RFC 9113 §7 name when it has
+ * one), the source section, who detected it, and the message. For CLIs and logs.
+ */
+export function describeViolation(error: ProtocolError, codepoints?: Codepoints): string {
+  const row = Object.values(Violation).find((r) => r.name === error.violation)
+  const codeName =
+    HTTP2_CODE_NAMES[error.http2Code] ??
+    (codepoints && error.http2Code === codepoints.errorServerCertificateInvalid ? 'SERVER_CERTIFICATE_INVALID' : 'code')
+  const who = error.remote ? 'reported by the peer' : 'detected here'
+  return `protocol violation ${error.violation} (${codeName} 0x${error.http2Code.toString(16)}, ${row?.section ?? 'no section'}), ${who}: ${error.message}`
+}

@@ -19,6 +19,13 @@ import { Ext, FrameType, H2Error, decodeRequestList, encodeRequestList, listenRa
 import type { Frame, RawPeer, RawServer } from '../../lib/conformance/raw-peer.js'
 import { loadCredential } from '../../lib/binding/credentials.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const BIN = fileURLToPath(new URL('../../bin/h2sc.js', import.meta.url))
 
 /** Frames of `peer` received after its first GOAWAY (there must be none). */
 function framesAfterGoaway(peer: RawPeer): Frame[] {
@@ -171,6 +178,47 @@ describe('integration/session-core (issue 9 items 4-7)', function () {
       expect(seen.streamError?.violation).to.equal('client-authenticator-invalid')
       expect(seen.streamError?.http2Code).to.equal(H2Error.PROTOCOL_ERROR)
       expect(seen.sessionError?.remote).to.equal(true)
+    })
+
+    it('h2sc request prints the violation (name, code, section) on one line and exits non-zero', async function () {
+      this.timeout(40000)
+      rs = await listenRaw({
+        key: pki.server.keyPem,
+        cert: pki.server.chainPem,
+        autoRespond: false,
+        onPeer: (p) => {
+          void p.waitForHeaders(1, 20000).then(
+            () => p.sendFrame(Ext.AUTHENTICATOR_REQUESTS, 0, 3, encodeRequestList([p.ea().request()])),
+            () => {},
+          )
+        },
+      })
+      const dir = mkdtempSync(join(tmpdir(), 'h2sc-violation-'))
+      try {
+        writeFileSync(join(dir, 'ca.pem'), pki.caPem)
+        // Not spawnSync: the raw server runs in this process and must keep answering.
+        const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [BIN, 'request', `https://localhost:${rs.port}/`, '--ca', join(dir, 'ca.pem'), '--timeout-ms', '10000'], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          })
+          let stdout = ''
+          let stderr = ''
+          child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+          child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+          const timer = setTimeout(() => child.kill('SIGKILL'), 35000)
+          child.on('close', (status) => {
+            clearTimeout(timer)
+            resolve({ status, stdout, stderr })
+          })
+        })
+        expect(r.status, r.stderr).to.equal(1)
+        const lines = r.stderr.trim().split('\n')
+        expect(lines, r.stderr).to.have.length(1)
+        expect(lines[0]).to.match(/^h2sc: protocol violation authenticator-requests-on-stream \(PROTOCOL_ERROR 0x1, CLIENT -00 §4\.1\.1\), detected here: /)
+        expect(r.stdout).to.not.match(/status: 0/)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
 
     it('a peer GOAWAY(NO_ERROR) is not a violation', async () => {
