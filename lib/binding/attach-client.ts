@@ -125,6 +125,12 @@ export class ClientSessionCerts extends SessionDriver<ClientAction, ClientSessio
       publish('error', { role: 'client', error: e })
       return
     }
+    this.begin(ea)
+  }
+
+  /** @internal runs the extension over `ea` (the connection's exporter); frames held so far go first */
+  begin(ea: ExportedAuthenticators): void {
+    const r = this.resolved
     this.clientState = new ClientState({
       ea,
       codepoints: r.codepoints,
