@@ -136,7 +136,7 @@ function assertKeyMatchesLeaf(
     // rsaEncryption vs id-RSASSA-PSS of one modulus also lands here, on purpose: the schemes such
     // a key signs with (rsa_pss_rsae_* vs rsa_pss_pss_*) do not fit the certificate (RFC 8446
     // §4.2.3), so the peer would reject every CertificateVerify.
-    throw mismatch(fromKey.asymmetricKeyType !== fromCert.asymmetricKeyType ? `a ${fromKey.asymmetricKeyType ?? '?'} key for a ${fromCert.asymmetricKeyType ?? '?'} certificate` : undefined)
+    throw mismatch(fromKey.asymmetricKeyType !== fromCert.asymmetricKeyType ? `${article(fromKey.asymmetricKeyType)} key for ${article(fromCert.asymmetricKeyType)} certificate` : undefined)
   }
   const scheme = key.schemes[0]
   if (scheme === undefined) throw new UsageError(`${name} key: no TLS 1.3 signature scheme can use it`)
@@ -148,6 +148,12 @@ function assertKeyMatchesLeaf(
     ok = false
   }
   if (!ok) throw mismatch()
+}
+
+/** `an ec`, `a rsa-pss`: the key type with its article, for messages. */
+function article(t: string | undefined): string {
+  const name = t ?? 'unknown'
+  return `${/^[aeio]/.test(name) ? 'an' : 'a'} ${name}`
 }
 
 function spkiEqual(a: KeyObject, b: KeyObject): boolean {

@@ -1,16 +1,12 @@
 /**
- * h2sc: command-line tool for HTTP/2 secondary certificates.
- *
- *   h2sc pki --out DIR
- *   h2sc serve --port P --cert F --key F --ca F [--request device,user] [--policy rfc5280|frank]
- *              [--require device,user] [--server-cert F --server-key F]
- *   h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json]
- *   h2sc demo [--json]
- *   h2sc inspect HEX|FILE
+ * h2sc: command-line tool for HTTP/2 secondary certificates. The subcommands, their flags and
+ * their help live in the COMMANDS table below (`h2sc --help`, `h2sc <command> --help`).
  *
  * With SSLKEYLOGFILE set, serve/request/demo append NSS key-log lines to it.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { X509Certificate } from 'node:crypto'
+import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import type http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
@@ -27,17 +23,19 @@ import type { IdentityRequirement, MetNeed } from '../binding/require-identities
 import { createCertificatePolicy } from '../policy/certificate-policy.js'
 import type { CertificatePolicyFn } from '../policy/certificate-policy.js'
 import type { Decision } from '../policy/eku.js'
-import { createTestPki, writeTestPki } from '../pki/test-pki.js'
+import { PKI_KEY_TYPES, createTestPki, isPkiKeyType, writeTestPki } from '../pki/test-pki.js'
 import { DEFAULT_CODEPOINTS } from '../config.js'
 import { hasCode } from '../errors.js'
 import type { ProtocolError } from '../errors.js'
 import { describeViolation } from '../proto/violations.js'
-import { inspectBytes } from './inspect.js'
+import { inspect, looksLikeHexText, parseHex } from './inspect.js'
+import { CliError, bool, commandHelp, intFlag, list, parseCommandArgs, str, topUsage, wantsHelp } from './args.js'
+import type { CommandSpec, ParsedArgs } from './args.js'
+import { readCaFile, readCredentialFiles } from './files.js'
 import { describeRole, purposeRequest } from './roles.js'
 import { formatResults, runConformanceClient, runConformanceServer } from '../conformance/conformance.js'
 import type { ConformanceResult } from '../conformance/conformance.js'
 
-class CliError extends Error {}
 
 const FRAME_NAMES: Record<number, string> = { 0xf8: 'SERVER_CERTIFICATE', 0xf9: 'AUTHENTICATOR_REQUESTS', 0xfa: 'CLIENT_CERTIFICATE' }
 
@@ -496,12 +494,18 @@ function printDemo(d: Record<string, unknown>): void {
 
 // ---------------------------------------------------------------------------------------------
 
+/** `LABEL:CERT:KEY` of `--cred`: both files read and checked (key matches certificate) here. */
 function parseCred(spec: string): LabelledCredentialInput {
   const parts = spec.split(':')
   if (parts.length !== 3 || parts.some((p) => p === '')) throw new CliError(`--cred wants LABEL:CERT:KEY, got '${spec}'`)
-  const [label, cert, key] = parts as [string, string, string]
-  return { label, cert: readText(cert, 'certificate'), key: readText(key, 'key') }
+  const [label, certPath, keyPath] = parts as [string, string, string]
+  if (!LABEL.test(label)) throw new CliError(`--cred label must be letters, digits, '.', '_' or '-', got '${label}'`)
+  const flag = `--cred ${label}`
+  const { cert, key } = readCredentialFiles({ certFlag: `${flag} certificate`, certPath, keyFlag: `${flag} key`, keyPath })
+  return { label, cert, key }
 }
+
+const LABEL = /^[A-Za-z0-9._-]{1,64}$/
 
 /** `device,user` → ['device', 'user']; only those two labels (route protection needs). */
 function labelList(v: string | undefined, name: string): string[] {
@@ -519,185 +523,428 @@ function intArg(v: string | undefined, name: string, dflt: number): number {
   return n
 }
 
-const USAGE = `usage:
-  h2sc pki --out DIR
-  h2sc serve --port P --cert F --key F --ca F [--request device,user] [--policy rfc5280|frank]
-             [--require device,user] [--server-cert F --server-key F]
-  h2sc request URL --ca F [--cred LABEL:CERT:KEY]... [--decline] [--ignore-filters] [--json] [--authority HOST [--insecure-authority]]
-  h2sc demo [--json]
-  h2sc inspect HEX|FILE
-  h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user] [--config FILE] ...
-  h2sc sidecar --port S --upstream https://HOST:PORT --ca F --cred LABEL:CERT:KEY ...`
+/** A date flag: ISO 8601 (`2030-01-01` or `2030-01-01T12:00:00Z`). */
+function dateFlag(a: ParsedArgs, name: string): Date | undefined {
+  const v = str(a, name)
+  if (v === undefined) return undefined
+  const d = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? new Date(v) : new Date(NaN)
+  if (Number.isNaN(d.getTime())) throw new CliError(`--${name} must be a date like 2030-01-31 or 2030-01-31T12:00:00Z, got '${v}'`)
+  return d
+}
 
-export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv
-  switch (cmd) {
-    case 'pki': {
-      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, 'key-type': { type: 'string' } }, strict: true })
-      if (!values.out) throw new CliError('pki needs --out DIR')
-      const keyType = (values['key-type'] ?? 'p256') as Parameters<typeof createTestPki>[0] extends infer O ? O extends { keyType?: infer K } ? K : never : never
-      const pki = await createTestPki({ keyType })
-      await writeTestPki(pki, values.out)
-      process.stdout.write(`wrote ca.pem, intermediate.pem, server, device, user, origin2 (.pem, -key.pem) to ${values.out}\n`)
-      return 0
+const DAY_MS = 86_400_000
+const TIMEOUT_MAX_MS = 3_600_000
+
+// ---------------------------------------------------------------------------------------------
+// The command table: every subcommand's flags, help and run function. `--help` on any command,
+// the top usage text and argument checking all come from here; a new subcommand is one entry.
+
+const pkiCommand: CommandSpec = {
+  name: 'pki',
+  summary: 'write a fresh test PKI (CA, intermediate, server, device, user, origin2) as PEM files',
+  flags: [
+    { name: 'out', type: 'string', value: 'DIR', required: true, help: 'directory to write (created if missing; must be empty unless --force)' },
+    { name: 'key-type', type: 'string', value: 'TYPE', help: `key type of the leaves and CAs: ${PKI_KEY_TYPES.join(', ')} (default p256)` },
+    { name: 'force', type: 'boolean', help: 'write into a non-empty directory, overwriting files of the same names' },
+    { name: 'name', type: 'string', value: 'NAME', help: 'fixed text in the CA names (default: random, so each run has its own CA names)' },
+    { name: 'expired', type: 'boolean', help: 'device, user and origin2 expired yesterday (valid for 30 days before)' },
+    { name: 'not-before', type: 'string', value: 'DATE', help: 'device, user and origin2 valid from DATE (ISO 8601)' },
+    { name: 'not-after', type: 'string', value: 'DATE', help: 'device, user and origin2 valid until DATE (ISO 8601)' },
+    { name: 'days', type: 'string', value: 'N', help: 'device, user and origin2 valid for N days (from --not-before or now)' },
+  ],
+  notes: [
+    'Files: ca.pem, ca-key.pem, intermediate.pem, intermediate-key.pem and <name>.pem (leaf + intermediate) with <name>-key.pem for server, device, user and origin2. Keys are unencrypted PKCS#8 (mode 0600): test use only.',
+    'The validity flags apply to the secondary certificates (device, user, origin2) so a policy can be tried against expired or not-yet-valid ones; server.pem stays valid so `h2sc serve` starts.',
+  ],
+  async run(a) {
+    const out = str(a, 'out')!
+    const keyType = str(a, 'key-type') ?? 'p256'
+    if (!isPkiKeyType(keyType)) throw new CliError(`--key-type must be one of ${PKI_KEY_TYPES.join(', ')}, got '${keyType}'`)
+    const name = str(a, 'name')
+    if (name !== undefined && !/^[\w .:-]{1,64}$/.test(name)) {
+      throw new CliError(`--name must be 1-64 letters, digits, spaces or . : - _, got '${name}'`)
     }
-    case 'serve': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          port: { type: 'string' },
-          host: { type: 'string' },
-          cert: { type: 'string' },
-          key: { type: 'string' },
-          ca: { type: 'string' },
-          request: { type: 'string' },
-          policy: { type: 'string' },
-          require: { type: 'string' },
-          'server-cert': { type: 'string' },
-          'server-key': { type: 'string' },
-          'timeout-ms': { type: 'string' },
-        },
-        strict: true,
-      })
-      for (const k of ['cert', 'key', 'ca'] as const) if (!values[k]) throw new CliError(`serve needs --${k} FILE`)
-      if (values['server-cert'] && !values['server-key']) throw new CliError('--server-cert needs --server-key')
-      const host = values.host ?? '127.0.0.1'
-      const policy = values.policy ?? 'frank'
-      if (policy !== 'rfc5280' && policy !== 'frank') throw new CliError(`--policy must be rfc5280 or frank, got '${policy}'`)
-      const required = labelList(values.require, 'require')
-      const timeoutMs = Number(values['timeout-ms'] ?? 10000)
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new CliError(`--timeout-ms must be a positive integer, got '${values['timeout-ms']}'`)
-      // Fail on unreadable files before listening.
-      for (const k of ['cert', 'key', 'ca'] as const) readText(values[k]!, k === 'ca' ? 'CA' : k === 'cert' ? 'certificate' : 'key')
-      await serve({
-        port: intArg(values.port, 'port', 8443),
-        host,
-        cert: values.cert!,
-        key: values.key!,
-        ca: values.ca!,
-        request: (values.request ?? 'device,user').split(',').map((s) => s.trim()).filter(Boolean),
-        policy,
-        require: required,
-        ...(values['server-cert'] ? { serverCert: values['server-cert'], serverKey: values['server-key']! } : {}),
-        timeoutMs,
-      })
-      return await new Promise<number>(() => {})
+    const leafValidity = pkiValidity(a)
+    checkOutDir(out, bool(a, 'force'))
+    const pki = await createTestPki({ keyType, ...(name !== undefined ? { name } : {}), ...(leafValidity ? { leafValidity } : {}) })
+    let written: string[]
+    try {
+      written = await writeTestPki(pki, out)
+    } catch (e) {
+      throw new CliError(`--out ${out}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
     }
-    case 'request': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          ca: { type: 'string' },
-          cred: { type: 'string', multiple: true },
-          decline: { type: 'boolean' },
-          'ignore-filters': { type: 'boolean' },
-          json: { type: 'boolean' },
-          authority: { type: 'string' },
-          'insecure-authority': { type: 'boolean' },
-          'timeout-ms': { type: 'string' },
-        },
-        strict: true,
-      })
-      const url = positionals[0]
-      if (!url) throw new CliError('request needs a URL')
-      try {
-        new URL(url)
-      } catch {
-        throw new CliError(`not a URL: ${url}`)
-      }
-      if (!values.ca) throw new CliError('request needs --ca FILE')
-      const report = await request({
-        url,
-        ca: values.ca,
-        creds: (values.cred ?? []).map(parseCred),
-        decline: values.decline ?? false,
-        ignoreFilters: values['ignore-filters'] ?? false,
-        json: values.json ?? false,
-        ...(values.authority ? { authority: values.authority } : {}),
-        insecureAuthority: values['insecure-authority'] ?? false,
-        timeoutMs: Number(values['timeout-ms'] ?? 15000),
-      })
-      if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
-      else printRequestReport(report)
-      return report.ok ? 0 : 1
+    const files = written.map((p) => basename(p)).join(', ')
+    process.stdout.write(`wrote ${written.length} files to ${out}: ${files}\n`)
+    process.stdout.write(`  ${keyType} keys, CA ${pki.root.subject.replace(/\n/g, ', ')}\n`)
+    if (leafValidity) {
+      const c = new X509Certificate(pki.user.certDer)
+      process.stdout.write(`  device, user, origin2 valid ${c.validFrom} to ${c.validTo}\n`)
     }
-    case 'demo': {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, strict: true })
-      const d = await demo()
-      if (values.json) process.stdout.write(JSON.stringify(d, null, 2) + '\n')
-      else printDemo(d)
-      return d['ok'] ? 0 : 1
-    }
-    case 'conformance': {
-      type Result = ConformanceResult
-      const mod = { runConformanceServer, runConformanceClient, formatResults }
-      const [mode, ...args] = rest
-      const { values, positionals } = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          ca: { type: 'string' }, servername: { type: 'string' }, path: { type: 'string' }, port: { type: 'string' },
-          cert: { type: 'string' }, key: { type: 'string' }, 'server-cert': { type: 'string' }, 'server-key': { type: 'string' },
-          'timeout-ms': { type: 'string' }, json: { type: 'boolean' },
-        },
-        strict: true,
-      })
-      const timeoutMs = Number(values['timeout-ms'] ?? 3000)
-      let results: Result[]
-      if (mode === 'server') {
-        const url = positionals[0]
-        if (!url) throw new CliError('usage: h2sc conformance server URL [--ca F] [--servername H] [--path /whoami] [--timeout-ms N] [--json]')
-        results = await mod.runConformanceServer(url, {
-          ...(values.ca ? { ca: readText(values.ca, 'CA') } : {}),
-          ...(values.servername ? { servername: values.servername } : {}),
-          ...(values.path ? { requestPath: values.path } : {}),
-          timeoutMs,
-        })
-      } else if (mode === 'client') {
-        if (!values.cert || !values.key) throw new CliError('usage: h2sc conformance client --port P --cert F --key F [--server-cert F --server-key F] [--timeout-ms N] [--json]')
-        results = await mod.runConformanceClient(intArg(values.port, 'port', 8443), {
-          cert: readText(values.cert, 'certificate'),
-          key: readText(values.key, 'key'),
-          ...(values['server-cert'] && values['server-key'] ? { serverCredential: { cert: readText(values['server-cert'], 'server certificate'), key: readText(values['server-key'], 'server key') } } : {}),
-          timeoutMs,
-          onListening: (p: number) => process.stderr.write(`listening on https://127.0.0.1:${p} — connect the client under test once per check\n`),
-        })
-      } else {
-        throw new CliError('usage: h2sc conformance server URL ... | h2sc conformance client --port P ...')
-      }
-      process.stdout.write((values.json ? JSON.stringify(results, null, 2) : mod.formatResults(results)) + '\n')
-      return results.some((r) => r.result === 'fail') ? 1 : 0
-    }
-    case 'gateway': {
-      // Issue 13: the reverse proxy (lib/gateway/cli.ts); loaded only when asked for.
-      const { runGateway } = await import('../gateway/cli.js')
-      return await runGateway(rest)
-    }
-    case 'sidecar': {
-      const { runSidecar } = await import('../sidecar/cli.js')
-      return await runSidecar(rest)
-    }
-    case 'inspect': {
-      const arg = rest[0]
-      if (!arg) throw new CliError('inspect needs HEX or FILE')
-      const bytes = existsSync(arg) ? new Uint8Array(readFileSync(arg)) : hexArg(arg)
-      process.stdout.write(inspectBytes(bytes) + '\n')
-      return 0
-    }
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(USAGE + '\n')
-      return cmd === undefined ? 2 : 0
-    default:
-      throw new CliError(`unknown command '${cmd}'\n${USAGE}`)
+    return 0
+  },
+}
+
+/** The leaf validity the pki flags ask for, or undefined for the default. */
+function pkiValidity(a: ParsedArgs): { notBefore: Date; notAfter: Date } | undefined {
+  const expired = bool(a, 'expired')
+  const notBefore = dateFlag(a, 'not-before')
+  const notAfter = dateFlag(a, 'not-after')
+  const hasDays = str(a, 'days') !== undefined
+  const days = intFlag(a, 'days', 365, 1, 36500, 'a whole number of days')
+  if (expired) {
+    if (notBefore || notAfter || hasDays) throw new CliError('--expired cannot be combined with --not-before, --not-after or --days')
+    const now = Date.now()
+    return { notBefore: new Date(now - 31 * DAY_MS), notAfter: new Date(now - DAY_MS) }
+  }
+  if (!notBefore && !notAfter && !hasDays) return undefined
+  if (notAfter && hasDays) throw new CliError('--days and --not-after cannot both be given')
+  const from = notBefore ?? new Date(Date.now() - 3_600_000)
+  const to = notAfter ?? new Date(from.getTime() + days * DAY_MS)
+  if (to.getTime() <= from.getTime()) {
+    throw new CliError(`--not-after (${to.toISOString()}) must be later than --not-before (${from.toISOString()})`)
+  }
+  return { notBefore: from, notAfter: to }
+}
+
+/** --out must be a directory we may write: missing, empty, or non-empty with --force. */
+function checkOutDir(out: string, force: boolean): void {
+  let entries: string[]
+  try {
+    if (!statSync(out).isDirectory()) throw new CliError(`--out ${out} exists and is not a directory`)
+    entries = readdirSync(out)
+  } catch (e) {
+    if (e instanceof CliError) throw e
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw new CliError(`--out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+  }
+  if (entries.length > 0 && !force) {
+    throw new CliError(`--out ${out} is not empty (${entries.length} entries); add --force to overwrite`)
   }
 }
 
-function hexArg(s: string): Uint8Array {
-  const clean = s.replace(/[\s:]/g, '')
-  if (!/^([0-9a-fA-F]{2})+$/.test(clean)) throw new CliError(`not a file and not hex: ${s.slice(0, 40)}`)
-  return new Uint8Array(Buffer.from(clean, 'hex'))
+const serveCommand: CommandSpec = {
+  name: 'serve',
+  summary: 'HTTPS/HTTP/2 server that asks clients for secondary certificates (/whoami, /protected)',
+  flags: [
+    { name: 'cert', type: 'string', value: 'FILE', required: true, help: 'TLS server certificate chain, PEM' },
+    { name: 'key', type: 'string', value: 'FILE', required: true, help: 'private key of --cert, PEM' },
+    { name: 'ca', type: 'string', value: 'FILE', required: true, help: 'CA certificates identities must chain to, PEM (also sent as certificate_authorities)' },
+    { name: 'port', type: 'string', value: 'N', help: 'TCP port, 0 for any (default 8443)' },
+    { name: 'host', type: 'string', value: 'ADDR', help: 'address to bind (default 127.0.0.1)' },
+    { name: 'request', type: 'string', value: 'LABELS', help: 'labels /whoami asks for, comma-separated (default device,user)' },
+    { name: 'policy', type: 'string', value: 'rfc5280|frank', help: 'EKU preset of the certificate policy (default frank)' },
+    { name: 'require', type: 'string', value: 'device,user', help: 'identities /whoami and /protected require (403 problem+json otherwise)' },
+    { name: 'server-cert', type: 'string', value: 'FILE', help: 'secondary server certificate chain to send (SERVER_CERTIFICATE), PEM' },
+    { name: 'server-key', type: 'string', value: 'FILE', help: 'private key of --server-cert, PEM' },
+    { name: 'timeout-ms', type: 'string', value: 'N', help: 'how long to wait for a client answer (default 10000)' },
+  ],
+  notes: ['Every file is read and checked (key matches certificate, CA file holds certificates) before the server listens.'],
+  async run(a) {
+    const certPath = str(a, 'cert')!
+    const keyPath = str(a, 'key')!
+    const caPath = str(a, 'ca')!
+    const serverCert = str(a, 'server-cert')
+    const serverKey = str(a, 'server-key')
+    if (serverCert && !serverKey) throw new CliError('--server-cert needs --server-key')
+    if (serverKey && !serverCert) throw new CliError('--server-key needs --server-cert')
+    const policy = str(a, 'policy') ?? 'frank'
+    if (policy !== 'rfc5280' && policy !== 'frank') throw new CliError(`--policy must be rfc5280 or frank, got '${policy}'`)
+    const required = labelList(str(a, 'require'), 'require')
+    const requested = (str(a, 'request') ?? 'device,user').split(',').map((s) => s.trim()).filter(Boolean)
+    const badLabel = requested.find((l) => !LABEL.test(l))
+    if (requested.length === 0 || badLabel !== undefined) {
+      throw new CliError(`--request takes comma-separated labels (letters, digits, . _ -), got '${str(a, 'request')}'`)
+    }
+    const timeoutMs = intFlag(a, 'timeout-ms', 10000, 1, TIMEOUT_MAX_MS, 'a number of milliseconds')
+    const port = intArg(str(a, 'port'), 'port', 8443)
+    // Everything the server will load, checked before it listens.
+    readCredentialFiles({ certFlag: '--cert', certPath, keyFlag: '--key', keyPath })
+    readCaFile('--ca', caPath)
+    if (serverCert && serverKey) {
+      readCredentialFiles({ certFlag: '--server-cert', certPath: serverCert, keyFlag: '--server-key', keyPath: serverKey })
+    }
+    const host = str(a, 'host') ?? '127.0.0.1'
+    try {
+      await serve({
+        port,
+        host,
+        cert: certPath,
+        key: keyPath,
+        ca: caPath,
+        request: [...new Set(requested)],
+        policy,
+        require: required,
+        ...(serverCert && serverKey ? { serverCert, serverKey } : {}),
+        timeoutMs,
+      })
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        throw new CliError(`--host ${host} --port ${port}: cannot listen: ${code}`)
+      }
+      throw e
+    }
+    return await new Promise<number>(() => {})
+  },
+}
+
+const requestCommand: CommandSpec = {
+  name: 'request',
+  summary: 'one HTTP/2 request that answers the server\'s certificate requests with --cred credentials',
+  positionals: [{ name: 'URL', required: true, help: 'https:// URL to GET' }],
+  flags: [
+    { name: 'ca', type: 'string', value: 'FILE', required: true, help: 'CA certificates the server (and secondary server certificates) must chain to, PEM' },
+    { name: 'cred', type: 'string', value: 'LABEL:CERT:KEY', multiple: true, help: 'a credential to offer: label, certificate chain file, key file' },
+    { name: 'decline', type: 'boolean', help: 'answer every certificate request with an empty authenticator' },
+    { name: 'ignore-filters', type: 'boolean', help: 'answer with the next credential, ignoring CA names and oid_filters' },
+    { name: 'json', type: 'boolean', help: 'print the report as JSON' },
+    { name: 'authority', type: 'string', value: 'HOST', help: ':authority to send (default from the URL); refused unless a certificate on the connection covers it' },
+    { name: 'insecure-authority', type: 'boolean', help: 'send --authority even when no certificate on the connection covers it' },
+    { name: 'timeout-ms', type: 'string', value: 'N', help: 'how long to wait for the response (default 15000)' },
+  ],
+  notes: ['Exit status: 0 for a 2xx/3xx response, 1 otherwise, 2 for bad arguments.'],
+  async run(a) {
+    const url = a.positionals[0]!
+    let parsed: URL
+    try {
+      parsed = new URL(url)
+    } catch {
+      throw new CliError(`not a URL: ${url}`)
+    }
+    if (parsed.protocol !== 'https:') throw new CliError(`request needs an https:// URL, got '${url}'`)
+    const ca = str(a, 'ca')!
+    const creds = list(a, 'cred').map(parseCred)
+    const dup = creds.find((c, i) => creds.findIndex((d) => d.label === c.label) !== i)
+    if (dup) throw new CliError(`--cred label '${dup.label}' given more than once`)
+    readCaFile('--ca', ca)
+    const authority = str(a, 'authority')
+    const report = await request({
+      url,
+      ca,
+      creds,
+      decline: bool(a, 'decline'),
+      ignoreFilters: bool(a, 'ignore-filters'),
+      json: bool(a, 'json'),
+      ...(authority ? { authority } : {}),
+      insecureAuthority: bool(a, 'insecure-authority'),
+      timeoutMs: intFlag(a, 'timeout-ms', 15000, 1, TIMEOUT_MAX_MS, 'a number of milliseconds'),
+    })
+    if (bool(a, 'json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n')
+    else printRequestReport(report)
+    return report.ok ? 0 : 1
+  },
+}
+
+const demoCommand: CommandSpec = {
+  name: 'demo',
+  summary: 'server and client on loopback with a fresh PKI: both identities presented and validated',
+  flags: [{ name: 'json', type: 'boolean', help: 'print the account as JSON' }],
+  async run(a) {
+    const d = await demo()
+    if (bool(a, 'json')) process.stdout.write(JSON.stringify(d, null, 2) + '\n')
+    else printDemo(d)
+    return d['ok'] ? 0 : 1
+  },
+}
+
+const inspectCommand: CommandSpec = {
+  name: 'inspect',
+  summary: 'decode HTTP/2 frames (SETTINGS, extension frames, ...), a request or an authenticator',
+  positionals: [{ name: 'INPUT', required: true, variadic: true, help: 'hex (0x, spaces and newlines allowed; may span arguments), a file of hex text or binary, or - for stdin' }],
+  flags: [],
+  notes: ['Several frames in one input are decoded one by one (e.g. a decrypted TLS record holding SETTINGS, SERVER_CERTIFICATE and a SETTINGS ACK). Exit status: 0 when everything decoded, 1 when any part did not.'],
+  async run(a) {
+    const bytes = await inspectInput(a.positionals)
+    const r = inspect(bytes)
+    process.stdout.write(r.lines.join('\n') + '\n')
+    return r.failed === 0 && r.decoded > 0 ? 0 : 1
+  },
+}
+
+/** The bytes `h2sc inspect` was given: stdin, a file (hex text or binary), or hex arguments. */
+async function inspectInput(args: readonly string[]): Promise<Uint8Array> {
+  const fromContents = (bytes: Uint8Array, where: string): Uint8Array => {
+    if (bytes.length === 0) throw new CliError(`${where} is empty`)
+    if (!looksLikeHexText(bytes)) return bytes
+    const r = parseHex(Buffer.from(bytes).toString('latin1'))
+    if ('error' in r) throw new CliError(`${where}: not hex: ${r.error}`)
+    return r.bytes
+  }
+  if (args.length === 1 && args[0] === '-') {
+    const chunks: Buffer[] = []
+    for await (const c of process.stdin) chunks.push(c as Buffer)
+    return fromContents(new Uint8Array(Buffer.concat(chunks)), 'stdin')
+  }
+  if (args.length === 1 && existsSync(args[0]!)) {
+    const path = args[0]!
+    let bytes: Buffer
+    try {
+      if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
+      bytes = readFileSync(path)
+    } catch (e) {
+      throw new CliError(`cannot read file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    }
+    return fromContents(new Uint8Array(bytes), `file ${path}`)
+  }
+  const r = parseHex(args.join(' '))
+  if ('bytes' in r) return r.bytes
+  const one = args.length === 1 ? args[0]! : undefined
+  if (one !== undefined && /[/\\]|\.(bin|hex|txt|raw)$/i.test(one)) throw new CliError(`cannot read file ${one}: ENOENT`)
+  throw new CliError(`inspect input is not a file and not hex: ${r.error}`)
+}
+
+const conformanceCommand: CommandSpec = {
+  name: 'conformance',
+  summary: 'run the conformance checks against a server (server URL) or a client (client --port P)',
+  synopsis: [
+    'server URL [--ca FILE] [--servername HOST] [--path PATH] [--timeout-ms N] [--json]',
+    'client --port N --cert FILE --key FILE [--server-cert FILE --server-key FILE] [--timeout-ms N] [--json]',
+  ],
+  flags: [
+    { name: 'ca', type: 'string', value: 'FILE', help: 'server mode: CA of the server under test, PEM' },
+    { name: 'servername', type: 'string', value: 'HOST', help: 'server mode: TLS SNI to send' },
+    { name: 'path', type: 'string', value: 'PATH', help: 'server mode: path that makes the server ask for certificates (default /whoami)' },
+    { name: 'port', type: 'string', value: 'N', help: 'client mode: port to listen on (default 8443)' },
+    { name: 'cert', type: 'string', value: 'FILE', help: 'client mode: TLS certificate of the test server, PEM' },
+    { name: 'key', type: 'string', value: 'FILE', help: 'client mode: key of --cert, PEM' },
+    { name: 'server-cert', type: 'string', value: 'FILE', help: 'client mode: secondary server certificate to send, PEM' },
+    { name: 'server-key', type: 'string', value: 'FILE', help: 'client mode: key of --server-cert, PEM' },
+    { name: 'timeout-ms', type: 'string', value: 'N', help: 'per-check timeout (default 3000)' },
+    { name: 'json', type: 'boolean', help: 'print the results as JSON' },
+  ],
+  notes: ['Exit status: 0 when no check fails, 1 otherwise.'],
+  parse: 'raw',
+  run: (_a, raw) => conformance(raw),
+}
+
+/** A subcommand implemented elsewhere and loaded only when used; its help comes from there. */
+function external(name: string, summary: string, synopsisLines: string[], load: () => Promise<{ run(args: string[]): Promise<number>; usage: string }>): CommandSpec {
+  return {
+    name,
+    summary,
+    synopsis: synopsisLines,
+    flags: [],
+    parse: 'raw',
+    help: async () => (await load()).usage,
+    run: async (_a, raw) => (await load()).run([...raw]),
+  }
+}
+
+const gatewayCommand = external(
+  'gateway',
+  'reverse proxy that authenticates clients with secondary certificates and forwards identities',
+  ['--port P --cert F --key F --ca F --upstream URL [--require device,user] [--config FILE] ...'],
+  async () => {
+    const m = await import('../gateway/cli.js')
+    return { run: m.runGateway, usage: m.GATEWAY_USAGE }
+  },
+)
+
+const sidecarCommand = external(
+  'sidecar',
+  'local HTTP/1.1 + h2c proxy that presents --cred credentials to an upstream',
+  ['--port S --upstream https://HOST:PORT --ca F --cred LABEL:CERT:KEY ...'],
+  async () => {
+    const m = await import('../sidecar/cli.js')
+    return { run: m.runSidecar, usage: m.SIDECAR_USAGE }
+  },
+)
+
+/** Every subcommand, in the order the usage text lists them. Append new ones. */
+export const COMMANDS: readonly CommandSpec[] = [
+  pkiCommand,
+  serveCommand,
+  requestCommand,
+  demoCommand,
+  inspectCommand,
+  conformanceCommand,
+  gatewayCommand,
+  sidecarCommand,
+]
+
+/** The top usage text (`h2sc --help`). */
+export function usage(): string {
+  return topUsage(COMMANDS, ['With SSLKEYLOGFILE set, serve, request and demo append NSS key-log lines to that file.'])
+}
+
+async function dispatch(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    const topic = cmd === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined
+    if (topic) {
+      process.stdout.write((topic.help ? await topic.help() : commandHelp(topic)) + '\n')
+      return 0
+    }
+    if (cmd === 'help' && rest[0] !== undefined) throw new CliError(`unknown command '${rest[0]}' (run 'h2sc --help' for the list)`)
+    ;(cmd === undefined ? process.stderr : process.stdout).write(usage() + '\n')
+    return cmd === undefined ? 2 : 0
+  }
+  const c = COMMANDS.find((x) => x.name === cmd)
+  if (!c) throw new CliError(`unknown command '${cmd}' (run 'h2sc --help' for the list)`)
+  if (wantsHelp(rest)) {
+    process.stdout.write((c.help ? await c.help() : commandHelp(c)) + '\n')
+    return 0
+  }
+  const parsed: ParsedArgs = c.parse === 'raw' ? { values: {}, positionals: [] } : parseCommandArgs(c, rest)
+  return await c.run(parsed, rest)
+}
+
+/**
+ * Runs h2sc with `argv` (without node and the script). User errors (bad flags, unreadable or
+ * mismatched files: CliError or `ERR_SC_USAGE`) print one `h2sc: ...` line and give exit status
+ * 2; other failures one line and 1. No stack traces: set H2SC_DEBUG=1 to see them.
+ * @returns the exit status
+ */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv)
+  } catch (e) {
+    const user = e instanceof CliError || (e as { code?: unknown })?.code === 'ERR_SC_USAGE'
+    const message = String((e as Error)?.message ?? e).split('\n')[0]
+    process.stderr.write(`h2sc: ${message}\n`)
+    if (process.env['H2SC_DEBUG']) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`)
+    return user ? 2 : 1
+  }
+}
+
+/** `h2sc conformance server|client ...` (the conformance harness). */
+async function conformance(rest: readonly string[]): Promise<number> {
+  type Result = ConformanceResult
+  const mod = { runConformanceServer, runConformanceClient, formatResults }
+  const [mode, ...args] = rest as string[]
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ca: { type: 'string' }, servername: { type: 'string' }, path: { type: 'string' }, port: { type: 'string' },
+      cert: { type: 'string' }, key: { type: 'string' }, 'server-cert': { type: 'string' }, 'server-key': { type: 'string' },
+      'timeout-ms': { type: 'string' }, json: { type: 'boolean' },
+    },
+    strict: true,
+  })
+  const timeoutMs = Number(values['timeout-ms'] ?? 3000)
+  let results: Result[]
+  if (mode === 'server') {
+    const url = positionals[0]
+    if (!url) throw new CliError('usage: h2sc conformance server URL [--ca F] [--servername H] [--path /whoami] [--timeout-ms N] [--json]')
+    results = await mod.runConformanceServer(url, {
+      ...(values.ca ? { ca: readText(values.ca, 'CA') } : {}),
+      ...(values.servername ? { servername: values.servername } : {}),
+      ...(values.path ? { requestPath: values.path } : {}),
+      timeoutMs,
+    })
+  } else if (mode === 'client') {
+    if (!values.cert || !values.key) throw new CliError('usage: h2sc conformance client --port P --cert F --key F [--server-cert F --server-key F] [--timeout-ms N] [--json]')
+    results = await mod.runConformanceClient(intArg(values.port, 'port', 8443), {
+      cert: readText(values.cert, 'certificate'),
+      key: readText(values.key, 'key'),
+      ...(values['server-cert'] && values['server-key'] ? { serverCredential: { cert: readText(values['server-cert'], 'server certificate'), key: readText(values['server-key'], 'server key') } } : {}),
+      timeoutMs,
+      onListening: (p: number) => process.stderr.write(`listening on https://127.0.0.1:${p} — connect the client under test once per check\n`),
+    })
+  } else {
+    throw new CliError('usage: h2sc conformance server URL ... | h2sc conformance client --port P ...')
+  }
+  process.stdout.write((values.json ? JSON.stringify(results, null, 2) : mod.formatResults(results)) + '\n')
+  return results.some((r) => r.result === 'fail') ? 1 : 0
 }
