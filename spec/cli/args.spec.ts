@@ -5,7 +5,8 @@
  * the real bin/h2sc.js.
  */
 import { expect } from 'chai'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { COMMANDS, main, usage } from '../../lib/cli/h2sc.js'
@@ -211,6 +212,69 @@ describe('cli/args (in-process)', function () {
         for (const line of commandHelp(c).split('\n')) expect(line.length, line).to.be.at.most(100)
       }
       for (const line of usage().split('\n')) expect(line.length, line).to.be.at.most(100)
+    })
+  })
+
+  describe('pki (writing)', () => {
+    const out = (n: string): string => join(other, 'runs', n)
+    const subject = (path: string): string => new X509Certificate(readFileSync(path, 'utf8')).subject
+
+    it('writes CA keys, refuses to overwrite without --force, and overwrites with new CA names', async () => {
+      const first = await h2sc(['pki', '--out', out('a')])
+      expect(first.code, first.stderr).to.equal(0)
+      expect(first.stdout).to.match(/^wrote 12 files to .*: ca\.pem, ca-key\.pem, intermediate\.pem, intermediate-key\.pem, /)
+      const ca1 = readFileSync(join(out('a'), 'ca.pem'), 'utf8')
+      expect(createPrivateKey(readFileSync(join(out('a'), 'ca-key.pem'), 'utf8')).asymmetricKeyType).to.equal('ec')
+      expect(createPrivateKey(readFileSync(join(out('a'), 'intermediate-key.pem'), 'utf8')).asymmetricKeyType).to.equal('ec')
+      expect(statSync(join(out('a'), 'ca-key.pem')).mode & 0o077).to.equal(0)
+      const refused = await h2sc(['pki', '--out', out('a')])
+      expect(refused.code).to.equal(2)
+      expect(refused.stderr).to.match(/^h2sc: --out \S+ is not empty \(12 entries\); add --force to overwrite\n$/)
+      expect(readFileSync(join(out('a'), 'ca.pem'), 'utf8')).to.equal(ca1)
+      const forced = await h2sc(['pki', '--out', out('a'), '--force', '--key-type', 'ed25519'])
+      expect(forced.code, forced.stderr).to.equal(0)
+      const ca2 = readFileSync(join(out('a'), 'ca.pem'), 'utf8')
+      expect(ca2).to.not.equal(ca1)
+      expect(new X509Certificate(ca2).subject).to.not.equal(new X509Certificate(ca1).subject)
+      expect(new X509Certificate(ca2).subject).to.match(/^CN=h2sc Test Root CA \(ed25519\) [0-9a-f]{8}$/m)
+    })
+
+    it('keeps CA names fixed with --name', async () => {
+      for (const d of ['n1', 'n2']) expect((await h2sc(['pki', '--out', out(d), '--name', 'lab 7'])).code).to.equal(0)
+      expect(subject(join(out('n1'), 'ca.pem'))).to.equal(subject(join(out('n2'), 'ca.pem')))
+      expect(subject(join(out('n1'), 'intermediate.pem'))).to.match(/^CN=h2sc Test Intermediate CA \(p256\) lab 7$/m)
+    })
+
+    it('--expired, --days and --not-before/--not-after set the secondary certificates\' validity', async () => {
+      const validity = (d: string, leaf: string): [number, number] => {
+        const c = new X509Certificate(readFileSync(join(out(d), `${leaf}.pem`), 'utf8'))
+        return [new Date(c.validFrom).getTime(), new Date(c.validTo).getTime()]
+      }
+      expect((await h2sc(['pki', '--out', out('exp'), '--expired'])).code).to.equal(0)
+      for (const leaf of ['device', 'user', 'origin2']) expect(validity('exp', leaf)[1]).to.be.lessThan(Date.now())
+      expect(validity('exp', 'server')[1]).to.be.greaterThan(Date.now())
+      expect((await h2sc(['pki', '--out', out('days'), '--days', '2'])).code).to.equal(0)
+      const [from, to] = validity('days', 'user')
+      expect(to - from).to.equal(2 * 86_400_000)
+      const r = await h2sc(['pki', '--out', out('window'), '--not-before', '2031-01-01', '--not-after', '2031-02-01T12:00:00Z'])
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout).to.match(/device, user, origin2 valid Jan {2}1 00:00:00 2031 GMT to Feb {2}1 12:00:00 2031 GMT/)
+      expect(validity('window', 'device')).to.deep.equal([Date.parse('2031-01-01T00:00:00Z'), Date.parse('2031-02-01T12:00:00Z')])
+    })
+  })
+
+  describe('inspect (files)', () => {
+    it('decodes a file of hex text with 0x and newlines', async () => {
+      writeFileSync(join(other, 'ack.hex'), '0x00 00 00 04\n01 00 00 00 00\n')
+      const r = await h2sc(['inspect', join(other, 'ack.hex')])
+      expect(r.code, r.stderr).to.equal(0)
+      expect(r.stdout).to.equal('frame SETTINGS, length 0, flags 0x1, stream 0\n  ACK\n')
+    })
+
+    it('exits 1 and prints the per-frame error for a bad frame', async () => {
+      const r = await h2sc(['inspect', '000007040000000000', 'aabbccddeeff00'])
+      expect(r.code).to.equal(1)
+      expect(r.stdout).to.match(/^  error: SETTINGS \(frame #1, offset 0\): SETTINGS length 7 is not a multiple of 6$/m)
     })
   })
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,6 +10,12 @@ import { connect, clientCerts } from '../../lib/client.js'
 import { encodeCertificateRequest } from '../../lib/wire/tls/certificate-request.js'
 import { encodeAuthenticatorRequests } from '../../lib/wire/h2/authenticator-requests-frame.js'
 import { encodeFrameHeader } from '../../lib/wire/h2/frame-header.js'
+import { encodeExtensionFrame } from '../../lib/wire/h2/certificate-frame.js'
+import { ExportedAuthenticators } from '../../lib/ea/authenticators.js'
+import { nodeCrypto } from '../../lib/crypto/node-provider.js'
+import { COMMANDS } from '../../lib/cli/h2sc.js'
+import { testPki } from '../support/pki.js'
+import { createTestPki, writeTestPki } from '../../lib/pki/test-pki.js'
 import { ekuOidFilter } from '../../lib/policy/certificate-policy.js'
 import { get } from '../../interop/support/h2.js'
 
@@ -21,14 +27,35 @@ interface Run {
   stderr: string
 }
 
-/** Runs `node bin/h2sc.js ...args` to completion. */
-function h2sc(args: readonly string[], timeoutMs = 20000): Promise<Run> {
+/** At most this many h2sc processes at once (each is a Node + tsx start-up on a shared machine). */
+const MAX_RUNNING = 4
+let running = 0
+const waiting: (() => void)[] = []
+
+/** Runs `node bin/h2sc.js ...args` to completion, with `stdin` written to its standard input. */
+async function h2sc(args: readonly string[], timeoutMs = 30000, stdin?: string | Uint8Array): Promise<Run> {
+  while (running >= MAX_RUNNING) await new Promise<void>((r) => waiting.push(r))
+  running++
+  try {
+    return await h2scNow(args, timeoutMs, stdin)
+  } finally {
+    running--
+    waiting.shift()?.()
+  }
+}
+
+/** Set once the suite's after() ran: a before() that timed out must not start more processes. */
+let closed = false
+
+function h2scNow(args: readonly string[], timeoutMs: number, stdin: string | Uint8Array | undefined): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    if (closed) return reject(new Error('suite closed'))
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    if (stdin !== undefined) child.stdin!.end(stdin)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`h2sc ${args.join(' ')} did not finish`))
@@ -44,6 +71,7 @@ function h2sc(args: readonly string[], timeoutMs = 20000): Promise<Run> {
 /** Starts `h2sc serve ...` and resolves with its port once it prints the listening line. */
 function startServe(args: readonly string[], children: ChildProcess[]): Promise<number> {
   return new Promise((resolve, reject) => {
+    if (closed) return reject(new Error('suite closed'))
     const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(child)
     let out = ''
@@ -78,6 +106,31 @@ interface Report {
   answered: { label: string | null }[]
 }
 
+/** SETTINGS + SERVER_CERTIFICATE + SETTINGS ACK, as one decrypted TLS record would carry them. */
+async function tlsRecordHex(): Promise<string> {
+  const pki = await testPki('p256')
+  const ea = new ExportedAuthenticators({ role: 'server', exporter: (_l, _c, n) => new Uint8Array(n).fill(3), hash: 'sha256' })
+  const auth = ea.authenticate({ credential: { chain: pki.origin2.chainDer, key: nodeCrypto.importPrivateKey(pki.origin2.keyPem) } })
+  const settings = Buffer.from('000300000064f5a100000001', 'hex') // MAX_CONCURRENT_STREAMS=100, 0xf5a1=1
+  return Buffer.concat([
+    encodeFrameHeader({ length: settings.length, type: 0x4, flags: 0, streamId: 0 }),
+    settings,
+    encodeExtensionFrame(0xf8, auth),
+    encodeFrameHeader({ length: 0, type: 0x4, flags: 0x1, streamId: 0 }),
+  ]).toString('hex')
+}
+
+/** Runs needing no PKI: [name, argv (given the spec's directory), stdin (given the record hex)]. */
+const STANDALONE: [string, (dir: string) => string[], ((recordHex: string) => string | Uint8Array)?][] = [
+  ['top help', () => ['--help']],
+  ['serve help', () => ['serve', '-h']],
+  ['key-type foo', (d) => ['pki', '--out', join(d, 'never'), '--key-type', 'foo']],
+  ['inspect 0x multi-line', () => ['inspect', '0x00 00 00\n04 01 00\n00 00 00\n']],
+  ['inspect deadbeef', () => ['inspect', 'deadbeef']],
+  ['inspect binary file', (d) => ['inspect', join(d, 'record.bin')]],
+  ['inspect stdin', () => ['inspect', '-'], (hex) => hex.match(/.{1,40}/g)!.join('\n')],
+]
+
 const BAD: [string, string[], RegExp][] = [
   ['an unknown --policy', ['serve', '--cert', 'a', '--key', 'b', '--ca', 'c', '--policy', 'lenient'], /--policy must be rfc5280 or frank/],
   ['an unknown --require label', ['serve', '--cert', 'a', '--key', 'b', '--ca', 'c', '--require', 'device,robot'], /--require takes device and\/or user/],
@@ -90,6 +143,7 @@ const BAD: [string, string[], RegExp][] = [
 describe('cli/h2sc', function () {
   this.timeout(60000)
   let dir: string
+  let work = ''
   const children: ChildProcess[] = []
   const f = (name: string): string => join(dir, name)
   const sessions: http2.ClientHttp2Session[] = []
@@ -97,6 +151,9 @@ describe('cli/h2sc', function () {
   let strictPort: number
   const runs = new Map<string, Run>()
 
+  const ocred = (label: string): string[] => ['--cred', `${label}:${join(work, 'other', `${label}.pem`)}:${join(work, 'other', `${label}-key.pem`)}`]
+  const e = (n: string): string => join(work, 'expired', n)
+  const ecred = (label: string): string[] => ['--cred', `${label}:${e(`${label}.pem`)}:${e(`${label}-key.pem`)}`]
   const serverFiles = (): string[] => ['--cert', f('server.pem'), '--key', f('server-key.pem'), '--ca', f('ca.pem')]
   const cred = (label: string, name: string): string[] => ['--cred', `${label}:${f(`${name}.pem`)}:${f(`${name}-key.pem`)}`]
 
@@ -109,11 +166,25 @@ describe('cli/h2sc', function () {
 
   // Every process is started here, as many at once as can be (each is a Node + tsx start-up);
   // the tests below only look at the results.
-  before(async () => {
+  before(async function () {
+    // About 25 Node + tsx start-ups, four at a time, on a machine others share.
+    this.timeout(180_000)
     dir = mkdtempSync(join(tmpdir(), 'h2sc-spec-'))
+    work = mkdtempSync(join(tmpdir(), 'h2sc-spec-work-'))
+    const record = await tlsRecordHex()
+    writeFileSync(join(work, 'record.bin'), Buffer.from(record, 'hex'))
+    // The other and the expired PKI are written by `h2sc pki` in spec/cli/args.spec.ts; here they
+    // only feed the real server and client.
+    const now = Date.now()
+    const [otherPki, expiredPki] = await Promise.all([
+      createTestPki(),
+      createTestPki({ leafValidity: { notBefore: new Date(now - 31 * 86_400_000), notAfter: new Date(now - 86_400_000) } }),
+    ])
+    await Promise.all([writeTestPki(otherPki, join(work, 'other')), writeTestPki(expiredPki, join(work, 'expired'))])
     const standalone = Promise.all([
       ...BAD.map(async ([name, args]) => runs.set(name, await h2sc(args))),
       h2sc(['inspect', inspectHex()]).then((r) => runs.set('inspect', r)),
+      ...STANDALONE.map(async ([name, args, input]) => runs.set(name, await h2sc(args(work), 30000, input?.(record)))),
     ])
     const served = (async () => {
       runs.set('pki', await h2sc(['pki', '--out', dir]))
@@ -125,15 +196,30 @@ describe('cli/h2sc', function () {
         h2sc(['request', `https://127.0.0.1:${frankPort}/whoami`, '--ca', f('ca.pem'), ...cred('device', 'device'), ...cred('user', 'user'), '--json']).then((r) => runs.set('accepted', r)),
         h2sc(['request', `https://127.0.0.1:${frankPort}/protected`, '--ca', f('ca.pem'), ...cred('user', 'user'), '--decline']).then((r) => runs.set('declined', r)),
         h2sc(['request', `https://127.0.0.1:${strictPort}/whoami`, '--ca', f('ca.pem'), ...cred('user', 'device'), '--ignore-filters', '--json']).then((r) => runs.set('rejected', r)),
+        // Bad files, each refused before anything listens.
+        h2sc(['serve', '--port', '0', '--cert', f('server.pem'), '--key', f('device-key.pem'), '--ca', f('ca.pem')]).then((r) => runs.set('serve key mismatch', r)),
+        h2sc(['serve', '--port', '0', ...serverFiles(), '--server-cert', f('origin2.pem'), '--server-key', f('user-key.pem')]).then((r) => runs.set('serve server-key mismatch', r)),
+        // Another PKI's certificates do not match this one's CA names, and fail as untrusted
+        // (not bad-signature) when presented anyway.
+        ...['', '--ignore-filters'].map((extra) =>
+          h2sc(['request', `https://127.0.0.1:${frankPort}/protected`, '--ca', f('ca.pem'), ...ocred('device'), ...ocred('user'), '--json', ...(extra ? [extra] : [])]).then((r) => runs.set(`other pki${extra}`, r)),
+        ),
+        // A PKI whose device and user certificates expired: the policy answers 'expired'.
+        (async () => {
+          const port = await startServe(['--cert', e('server.pem'), '--key', e('server-key.pem'), '--ca', e('ca.pem'), '--require', 'device,user', '--timeout-ms', '3000'], children)
+          runs.set('expired', await h2sc(['request', `https://127.0.0.1:${port}/protected`, '--ca', e('ca.pem'), ...ecred('device'), ...ecred('user'), '--ignore-filters', '--json']))
+        })(),
       ])
     })()
     await Promise.all([standalone, served])
   })
 
   after(() => {
+    closed = true
     for (const s of sessions) if (!s.destroyed) s.destroy()
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
     if (dir) rmSync(dir, { recursive: true, force: true })
+    if (work) rmSync(work, { recursive: true, force: true })
   })
 
   it('pki writes the files serve and request use', () => {
@@ -217,7 +303,117 @@ describe('cli/h2sc', function () {
     }
   })
 
+  /** The one stderr line of a failed run, checked for the shape every user error has. */
+  const oneErrorLine = (r: Run, code = 2): string => {
+    expect(r.code, r.stderr).to.equal(code)
+    const lines = r.stderr.trimEnd().split('\n')
+    expect(lines, r.stderr).to.have.length(1)
+    expect(lines[0]).to.match(/^h2sc: /)
+    expect(r.stderr).to.not.match(/^\s+at /m)
+    return lines[0]!
+  }
+
+  describe('help', () => {
+    it('--help lists every subcommand and flag, exit 0', () => {
+      const r = runs.get('top help')!
+      expect(r.code).to.equal(0)
+      for (const c of COMMANDS) {
+        expect(r.stdout).to.match(new RegExp(`^  ${c.name} `, 'm'))
+        for (const fl of c.flags) expect(r.stdout, `${c.name} --${fl.name}`).to.contain(`--${fl.name}`)
+      }
+      expect(r.stdout).to.contain('--key-type TYPE')
+      expect(r.stdout).to.match(/^  conformance /m)
+    })
+
+    for (const name of ['serve']) {
+      it(`${name} --help prints its flags, exit 0`, () => {
+        const r = runs.get(`${name} help`)!
+        expect(r.code, r.stderr).to.equal(0)
+        expect(r.stderr).to.equal('')
+        expect(r.stdout).to.match(new RegExp(`^usage: h2sc ${name}`))
+        for (const fl of COMMANDS.find((c) => c.name === name)!.flags) expect(r.stdout).to.contain(`--${fl.name}`)
+      })
+    }
+  })
+
+  describe('bad arguments and files (real process)', () => {
+    it('pki --key-type foo fails at once and writes nothing', () => {
+      expect(oneErrorLine(runs.get('key-type foo')!)).to.match(/--key-type must be one of p256, .*, got 'foo'/)
+      expect(existsSync(join(work, 'never'))).to.equal(false)
+    })
+
+    it('serve refuses a TLS key that does not match --cert before listening', () => {
+      const r = runs.get('serve key mismatch')!
+      expect(oneErrorLine(r)).to.match(/--key \S+device-key\.pem does not match --cert \S+server\.pem \(CN=localhost, O=h2sc test\)/)
+      expect(r.stdout).to.not.match(/listening/)
+    })
+
+    it('serve refuses a secondary server certificate with the wrong key before listening', () => {
+      const r = runs.get('serve server-key mismatch')!
+      expect(oneErrorLine(r)).to.match(/--server-key \S+user-key\.pem does not match --server-cert \S+origin2\.pem/)
+      expect(r.stdout).to.not.match(/listening/)
+    })
+  })
+
+  describe('pki', () => {
+    it('writes the CA keys with the certificates', () => {
+      const r = runs.get('pki')!
+      expect(r.stdout).to.match(/^wrote 12 files to /)
+      for (const k of ['ca-key.pem', 'intermediate-key.pem']) expect(readFileSync(f(k), 'utf8')).to.match(/BEGIN PRIVATE KEY/)
+    })
+
+    it("gives each run its own CA names: another run's certificates are not presented", () => {
+      const r = runs.get('other pki')!
+      expect(r.code).to.equal(1)
+      const report = JSON.parse(r.stdout) as Report
+      expect(report.status).to.equal(403)
+      expect(report.answered.map((a) => a.label)).to.deep.equal([null, null])
+    })
+
+    it("reports another run's certificates, when presented anyway, as untrusted (not bad-signature)", () => {
+      const report = JSON.parse(runs.get('other pki--ignore-filters')!.stdout) as Report
+      expect(report.status).to.equal(403)
+      const body = JSON.parse(report.body) as { missing: { label: string; reason: string }[] }
+      expect(body.missing.map((m) => m.reason)).to.deep.equal(['no-path', 'no-path'])
+    })
+
+    it('the policy rejects expired device and user certificates as expired', () => {
+      const report = JSON.parse(runs.get('expired')!.stdout) as Report
+      expect(report.status).to.equal(403)
+      const body = JSON.parse(report.body) as { missing: { label: string; reason: string }[] }
+      expect(body.missing.map((m) => [m.label, m.reason])).to.deep.equal([
+        ['device', 'expired'],
+        ['user', 'expired'],
+      ])
+    })
+  })
+
   describe('inspect', () => {
+    const recordLines = (r: Run): void => {
+      expect(r.code, r.stderr + r.stdout).to.equal(0)
+      expect(r.stdout).to.match(/^frame SETTINGS, length 12, flags 0x0, stream 0\n  SETTINGS_MAX_CONCURRENT_STREAMS \(0x3\) = 100\n  SETTINGS_HTTP_SERVER_CERT_AUTH \(0xf5a1\) = 1$/m)
+      expect(r.stdout).to.match(/^frame SERVER_CERTIFICATE, length \d+, flags 0x0, stream 0$/m)
+      expect(r.stdout).to.match(/certificate\[0\]: CN=other\.localhost, O=h2sc test/)
+      expect(r.stdout).to.match(/^frame SETTINGS, length 0, flags 0x1, stream 0\n  ACK$/m)
+      expect(r.stdout).to.match(/^3 frames: 3 decoded, 0 failed$/m)
+    }
+
+    it('decodes a record of several frames from a binary file and from hex on stdin', () => {
+      for (const name of ['inspect binary file', 'inspect stdin']) recordLines(runs.get(name)!)
+    })
+
+    it('takes 0x and newlines in hex', () => {
+      const r = runs.get('inspect 0x multi-line')!
+      expect(r.code).to.equal(0)
+      expect(r.stdout).to.equal('frame SETTINGS, length 0, flags 0x1, stream 0\n  ACK\n')
+    })
+
+    it('exits 1 with the reason when nothing decodes', () => {
+      const r = runs.get('inspect deadbeef')!
+      expect(r.code).to.equal(1)
+      expect(r.stdout).to.match(/too short for a 9-byte frame header/)
+    })
+
     it('decodes an AUTHENTICATOR_REQUESTS frame given as hex', () => {
       const r = runs.get('inspect')!
       expect(r.code).to.equal(0)
