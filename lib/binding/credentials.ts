@@ -4,6 +4,8 @@ import { SecondaryCertError, UnsupportedError, UsageError } from '../errors.js'
 import type { CryptoProvider, SigningKey } from '../crypto/provider.js'
 import type { Credential } from '../ea/authenticators.js'
 import type { Extension } from '../wire/tls/extensions.js'
+import { formatDistinguishedName } from '../oauth/distinguished-name.js'
+import { parseCertificate } from '../policy/parsed-cert.js'
 
 /** A chain and key as users give them: PEM text or DER bytes. */
 export interface CredentialInput {
@@ -121,7 +123,7 @@ function assertKeyMatchesLeaf(
   const mismatch = (detail?: string): UsageError =>
     new UsageError(
       `${name}: the private key does not match the certificate's public key` +
-        ` (${detail ? detail + ', ' : ''}${leaf.subject.replace(/\n/g, ', ')})`,
+        ` (${detail ? detail + '; ' : ''}${subjectText(leafDer, leaf)})`,
     )
   let fromKey: KeyObject | undefined
   let fromCert: KeyObject | undefined
@@ -148,6 +150,15 @@ function assertKeyMatchesLeaf(
     ok = false
   }
   if (!ok) throw mismatch()
+}
+
+/** The leaf's subject as RFC 4514 text (the one subject format of the library, issue 10). */
+function subjectText(der: Uint8Array, leaf: X509Certificate): string {
+  try {
+    return formatDistinguishedName(parseCertificate(der).subjectDer)
+  } catch {
+    return leaf.subject.replace(/\n/g, ', ')
+  }
 }
 
 /** `an ec`, `a rsa-pss`: the key type with its article, for messages. */

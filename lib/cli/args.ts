@@ -7,9 +7,17 @@
  * twice, a missing value, a value given to a boolean flag, too many or too few positionals.
  */
 
-/** A user error on the command line: printed as one `h2sc: ...` line, exit status 2. */
+/**
+ * A user error: printed as one `h2sc: ...` line. Exit status 2 for bad arguments and files (the
+ * default); a command refusing something at run time passes 1.
+ */
 export class CliError extends Error {
   override readonly name = 'CliError'
+  readonly exitCode: number
+  constructor(message: string, exitCode = 2) {
+    super(message)
+    this.exitCode = exitCode
+  }
 }
 
 /** One `--flag` of a subcommand. */

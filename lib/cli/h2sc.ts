@@ -308,7 +308,7 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     const chunks: Buffer[] = []
     const status = await new Promise<number>((resolve, reject) => {
       let st = 0
-      const timer = setTimeout(() => reject(new CliError('no response in time')), o.timeoutMs)
+      const timer = setTimeout(() => reject(new CliError('no response in time', 1)), o.timeoutMs)
       stream.on('response', (h) => (st = Number(h[':status'])))
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', () => {
@@ -317,7 +317,7 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
       })
       stream.on('close', () => {
         clearTimeout(timer)
-        if (stream.rstCode) reject(new CliError(`stream reset with code ${stream.rstCode}`))
+        if (stream.rstCode) reject(new CliError(`stream reset with code ${stream.rstCode}`, 1))
         else resolve(st)
       })
       stream.on('error', (e) => {
@@ -381,7 +381,8 @@ async function authorityCovered(
     ctl.on('serverCertificate', onCert)
   })
   if (!covered) {
-    throw new CliError(`no certificate on this connection covers ${host}; --insecure-authority sends it anyway`)
+    // Exit 1: a refusal at run time, not a bad argument (exit 2).
+    throw new CliError(`no certificate on this connection covers ${host}; --insecure-authority sends it anyway`, 1)
   }
 }
 
@@ -890,20 +891,20 @@ async function dispatch(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * Runs h2sc with `argv` (without node and the script). User errors (bad flags, unreadable or
- * mismatched files: CliError or `ERR_SC_USAGE`) print one `h2sc: ...` line and give exit status
- * 2; other failures one line and 1. No stack traces: set H2SC_DEBUG=1 to see them.
+ * Runs h2sc with `argv` (without node and the script). Bad flags and unreadable or mismatched
+ * files print one `h2sc: ...` line and give exit status 2; other failures (refusals at run time,
+ * network errors, and the `ERR_SC_USAGE` of subcommands that parse their own flags) one line
+ * and 1. No stack traces: set H2SC_DEBUG=1 to see them.
  * @returns the exit status
  */
 export async function main(argv: string[]): Promise<number> {
   try {
     return await dispatch(argv)
   } catch (e) {
-    const user = e instanceof CliError || (e as { code?: unknown })?.code === 'ERR_SC_USAGE'
     const message = String((e as Error)?.message ?? e).split('\n')[0]
     process.stderr.write(`h2sc: ${message}\n`)
     if (process.env['H2SC_DEBUG']) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`)
-    return user ? 2 : 1
+    return e instanceof CliError ? e.exitCode : 1
   }
 }
 

@@ -4,7 +4,6 @@
  * spaces, colons, newlines) or binary; a sequence of HTTP/2 frames is decoded frame by frame,
  * each frame's error reported on its own so one bad frame does not hide the others.
  */
-import { X509Certificate } from 'node:crypto'
 import { CLIENT_PREFACE, FRAME_HEADER_BYTES, H2FrameType, decodeFrameHeader } from '../wire/h2/frame-header.js'
 import type { FrameHeader } from '../wire/h2/frame-header.js'
 import { decodeAuthenticatorRequests } from '../wire/h2/authenticator-requests-frame.js'
@@ -15,6 +14,8 @@ import { decodeAuthenticator } from '../wire/tls/authenticator.js'
 import { schemeName } from '../wire/tls/signature-scheme.js'
 import { DEFAULT_CODEPOINTS } from '../config.js'
 import type { Codepoints } from '../config.js'
+import { formatDistinguishedName } from '../oauth/distinguished-name.js'
+import { parseCertificate } from '../policy/parsed-cert.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
@@ -82,7 +83,7 @@ function describeAuthenticator(bytes: Uint8Array, indent: string): string[] {
   a.certificate.entries.forEach((e, i) => {
     let subject = '(not parseable as X.509)'
     try {
-      subject = new X509Certificate(e.certData).subject.replace(/\n/g, ', ')
+      subject = formatDistinguishedName(parseCertificate(e.certData).subjectDer)
     } catch {
       // keep the placeholder
     }

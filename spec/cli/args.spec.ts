@@ -104,7 +104,7 @@ describe('cli/args (in-process)', function () {
     ['an empty --cert', ['serve', '--cert', f('empty.pem'), '--key', f('server-key.pem'), '--ca', f('ca.pem')], /--cert .*empty\.pem: no PEM certificate found/],
     ['a garbage PEM --cert', ['serve', '--cert', f('garbage.pem'), '--key', f('server-key.pem'), '--ca', f('ca.pem')], /--cert .*garbage\.pem: the first certificate is not readable X\.509/],
     ['a certificate file as --key', ['serve', '--cert', f('server.pem'), '--key', f('server.pem'), '--ca', f('ca.pem')], /--key .*server\.pem: not a readable PKCS#8, SEC1 or PKCS#1 private key/],
-    ['a --key of another certificate', ['serve', '--cert', f('server.pem'), '--key', f('device-key.pem'), '--ca', f('ca.pem')], /--key .*device-key\.pem does not match --cert .*server\.pem \(CN=localhost, O=h2sc test\)/],
+    ['a --key of another certificate', ['serve', '--cert', f('server.pem'), '--key', f('device-key.pem'), '--ca', f('ca.pem')], /--key .*device-key\.pem does not match --cert .*server\.pem \(CN=localhost,O=h2sc test\)/],
     ['a --key of another key type', ['serve', '--cert', f('server.pem'), '--key', g('server-key.pem'), '--ca', f('ca.pem')], /--key .* does not match --cert .* \(an ed25519 key for an ec certificate/],
     ['a key file as --ca', ['serve', '--cert', f('server.pem'), '--key', f('server-key.pem'), '--ca', f('server-key.pem')], /--ca .*server-key\.pem: no PEM certificate found/],
     ['a garbage --ca', ['serve', '--cert', f('server.pem'), '--key', f('server-key.pem'), '--ca', f('garbage.pem')], /--ca .*garbage\.pem: certificate 1 is not readable X\.509/],

@@ -66,7 +66,7 @@ describe('cli/inspect', () => {
       expect(text).to.match(/^  SETTINGS_INITIAL_WINDOW_SIZE \(0x4\) = 65535$/m)
       expect(text).to.match(/^  SETTINGS_HTTP_SERVER_CERT_AUTH \(0xf5a1\) = 1$/m)
       expect(text).to.match(/^frame SERVER_CERTIFICATE, length \d+, flags 0x0, stream 0$/m)
-      expect(text).to.match(/certificate\[0\]: CN=other\.localhost, O=h2sc test/)
+      expect(text).to.match(/certificate\[0\]: CN=other\.localhost,O=h2sc test/)
       expect(text).to.match(/CertificateVerify: ecdsa_secp256r1_sha256/)
       expect(text).to.match(/^frame SETTINGS, length 0, flags 0x1, stream 0\n  ACK$/m)
       expect(text).to.match(/^3 frames: 3 decoded, 0 failed$/m)
