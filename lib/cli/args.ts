@@ -8,15 +8,23 @@
  */
 
 /**
- * A user error: printed as one `h2sc: ...` line. Exit status 2 for bad arguments and files (the
- * default); a command refusing something at run time passes 1.
+ * An error h2sc reports as one `h2sc: ...` line, without a stack. Exit status 1 (a refusal or
+ * failure at run time); {@link ArgumentError} is the exit-2 kind for bad arguments and files.
  */
 export class CliError extends Error {
-  override readonly name = 'CliError'
+  override readonly name: string = 'CliError'
   readonly exitCode: number
-  constructor(message: string, exitCode = 2) {
+  constructor(message: string, exitCode = 1) {
     super(message)
     this.exitCode = exitCode
+  }
+}
+
+/** A bad flag, value, argument or file, found before the command does anything: exit status 2. */
+export class ArgumentError extends CliError {
+  override readonly name: string = 'ArgumentError'
+  constructor(message: string) {
+    super(message, 2)
   }
 }
 
@@ -163,7 +171,7 @@ export function wantsHelp(args: readonly string[]): boolean {
 
 /**
  * Parses `args` against a command's flags and positionals.
- * @throws CliError naming the offending flag or argument (one line)
+ * @throws ArgumentError naming the offending flag or argument (one line)
  */
 export function parseCommandArgs(c: CommandSpec, args: readonly string[]): ParsedArgs {
   const where = c.name
@@ -182,50 +190,50 @@ export function parseCommandArgs(c: CommandSpec, args: readonly string[]): Parse
       onlyPositionals = true
       continue
     }
-    if (!a.startsWith('--')) throw new CliError(`${where}: unknown flag ${a} ${hint}`)
+    if (!a.startsWith('--')) throw new ArgumentError(`${where}: unknown flag ${a} ${hint}`)
     const eq = a.indexOf('=')
     const name = a.slice(2, eq < 0 ? undefined : eq)
     const f = flags.get(name)
-    if (!f) throw new CliError(`${where}: unknown flag --${name} ${hint}`)
+    if (!f) throw new ArgumentError(`${where}: unknown flag --${name} ${hint}`)
     let value: string | boolean
     if (f.type === 'boolean') {
-      if (eq >= 0) throw new CliError(`${where}: --${name} takes no value, got '${a.slice(eq + 1)}'`)
+      if (eq >= 0) throw new ArgumentError(`${where}: --${name} takes no value, got '${a.slice(eq + 1)}'`)
       value = true
     } else if (eq >= 0) {
       value = a.slice(eq + 1)
     } else {
       const next = args[i + 1]
       if (next === undefined || (next.startsWith('--') && next.length > 2)) {
-        throw new CliError(`${where}: --${name} needs a value (${f.value ?? 'VALUE'})`)
+        throw new ArgumentError(`${where}: --${name} needs a value (${f.value ?? 'VALUE'})`)
       }
       value = next
       i++
     }
     if (typeof value === 'string' && value === '') {
-      throw new CliError(`${where}: --${name} needs a non-empty value (${f.value ?? 'VALUE'})`)
+      throw new ArgumentError(`${where}: --${name} needs a non-empty value (${f.value ?? 'VALUE'})`)
     }
     if (f.multiple) {
       const list = (values[name] as string[] | undefined) ?? []
       list.push(value as string)
       values[name] = list
     } else {
-      if (values[name] !== undefined) throw new CliError(`${where}: --${name} given more than once`)
+      if (values[name] !== undefined) throw new ArgumentError(`${where}: --${name} given more than once`)
       values[name] = value
     }
   }
   for (const f of c.flags) {
     if (f.required && values[f.name] === undefined) {
-      throw new CliError(`${where} needs ${flagWord(f)} ${hint}`)
+      throw new ArgumentError(`${where} needs ${flagWord(f)} ${hint}`)
     }
   }
   const specs = c.positionals ?? []
   const variadic = specs.some((p) => p.variadic)
   specs.forEach((p, i) => {
-    if (p.required && positionals[i] === undefined) throw new CliError(`${where} needs ${p.name} ${hint}`)
+    if (p.required && positionals[i] === undefined) throw new ArgumentError(`${where} needs ${p.name} ${hint}`)
   })
   if (!variadic && positionals.length > specs.length) {
     const extra = positionals[specs.length]!
-    throw new CliError(`${where}: unexpected argument '${extra.slice(0, 60)}' ${hint}`)
+    throw new ArgumentError(`${where}: unexpected argument '${extra.slice(0, 60)}' ${hint}`)
   }
   return { values, positionals }
 }
@@ -249,14 +257,14 @@ export function bool(a: ParsedArgs, name: string): boolean {
 
 /**
  * A non-negative integer flag within `[min, max]`.
- * @throws CliError naming the flag
+ * @throws ArgumentError naming the flag
  */
 export function intFlag(a: ParsedArgs, name: string, dflt: number, min: number, max: number, what = 'an integer'): number {
   const v = str(a, name)
   if (v === undefined) return dflt
   const n = /^\d+$/.test(v) ? Number(v) : NaN
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new CliError(`--${name} must be ${what} from ${min} to ${max}, got '${v}'`)
+    throw new ArgumentError(`--${name} must be ${what} from ${min} to ${max}, got '${v}'`)
   }
   return n
 }

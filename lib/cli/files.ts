@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { loadCredential, pemToDerChain } from '../binding/credentials.js'
 import { nodeCrypto } from '../crypto/node-provider.js'
-import { CliError } from './args.js'
+import { ArgumentError } from './args.js'
 
 function errno(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message
@@ -16,21 +16,21 @@ function errno(e: unknown): string {
  * Reads a text file given by a flag.
  * @param flag - the flag as typed (`--cert`), or '' for a positional.
  * @param what - what the file is (`certificate`, `key`, `CA`).
- * @throws CliError `--cert: cannot read certificate file F: ENOENT`
+ * @throws ArgumentError `--cert: cannot read certificate file F: ENOENT`
  */
 export function readFlagFile(flag: string, what: string, path: string): string {
   try {
     if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
     return readFileSync(path, 'utf8')
   } catch (e) {
-    throw new CliError(`${flag ? flag + ': ' : ''}cannot read ${what} file ${path}: ${errno(e)}`)
+    throw new ArgumentError(`${flag ? flag + ': ' : ''}cannot read ${what} file ${path}: ${errno(e)}`)
   }
 }
 
 /**
  * Reads a PEM file of trust anchors: at least one certificate, each readable X.509.
  * @returns the PEM text
- * @throws CliError naming the flag and file
+ * @throws ArgumentError naming the flag and file
  */
 export function readCaFile(flag: string, path: string): string {
   const text = readFlagFile(flag, 'CA', path)
@@ -38,13 +38,13 @@ export function readCaFile(flag: string, path: string): string {
   try {
     ders = pemToDerChain(text, `${flag} ${path}`)
   } catch (e) {
-    throw new CliError((e as Error).message)
+    throw new ArgumentError((e as Error).message)
   }
   ders.forEach((d, i) => {
     try {
       new X509Certificate(d)
     } catch {
-      throw new CliError(`${flag} ${path}: certificate ${i + 1} is not readable X.509`)
+      throw new ArgumentError(`${flag} ${path}: certificate ${i + 1} is not readable X.509`)
     }
   })
   return text
@@ -64,7 +64,7 @@ export interface CredentialFiles {
  * them (loadCredential: readable PEM, readable leaf, readable key, key matches the leaf), so the
  * user hears about a wrong file before anything listens or connects.
  * @returns the PEM texts
- * @throws CliError naming the flags and files
+ * @throws ArgumentError naming the flags and files
  */
 export function readCredentialFiles(f: CredentialFiles): { cert: string; key: string } {
   const cert = readFlagFile(f.certFlag, 'certificate', f.certPath)
@@ -75,25 +75,25 @@ export function readCredentialFiles(f: CredentialFiles): { cert: string; key: st
   try {
     leaf = pemToDerChain(cert)[0]!
   } catch {
-    throw new CliError(`${certName}: no PEM certificate found`)
+    throw new ArgumentError(`${certName}: no PEM certificate found`)
   }
   try {
     new X509Certificate(leaf)
   } catch {
-    throw new CliError(`${certName}: the first certificate is not readable X.509`)
+    throw new ArgumentError(`${certName}: the first certificate is not readable X.509`)
   }
   try {
     nodeCrypto.importPrivateKey(key)
   } catch (e) {
     const unsupported = (e as { code?: string }).code === 'ERR_SC_UNSUPPORTED'
-    throw new CliError(`${keyName}: ${unsupported ? (e as Error).message : 'not a readable PKCS#8, SEC1 or PKCS#1 private key'}`)
+    throw new ArgumentError(`${keyName}: ${unsupported ? (e as Error).message : 'not a readable PKCS#8, SEC1 or PKCS#1 private key'}`)
   }
   try {
     loadCredential({ cert, key }, nodeCrypto, 'cli')
   } catch (e) {
     // loadCredential says `credential 'cli': the private key does not match ... (<detail>)`.
     const detail = /\(([^()]*)\)$/.exec((e as Error).message)?.[1]
-    throw new CliError(`${keyName} does not match ${certName}${detail ? ` (${detail})` : ''}`)
+    throw new ArgumentError(`${keyName} does not match ${certName}${detail ? ` (${detail})` : ''}`)
   }
   return { cert, key }
 }

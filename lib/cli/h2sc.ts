@@ -29,7 +29,7 @@ import { hasCode } from '../errors.js'
 import type { ProtocolError } from '../errors.js'
 import { describeViolation } from '../proto/violations.js'
 import { inspect, looksLikeHexText, parseHex } from './inspect.js'
-import { CliError, bool, commandHelp, intFlag, list, parseCommandArgs, str, topUsage, wantsHelp } from './args.js'
+import { ArgumentError, CliError, bool, commandHelp, intFlag, list, parseCommandArgs, str, topUsage, wantsHelp } from './args.js'
 import type { CommandSpec, ParsedArgs } from './args.js'
 import { readCaFile, readCredentialFiles } from './files.js'
 import { describeRole, purposeRequest } from './roles.js'
@@ -308,7 +308,7 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
     const chunks: Buffer[] = []
     const status = await new Promise<number>((resolve, reject) => {
       let st = 0
-      const timer = setTimeout(() => reject(new CliError('no response in time', 1)), o.timeoutMs)
+      const timer = setTimeout(() => reject(new CliError('no response in time')), o.timeoutMs)
       stream.on('response', (h) => (st = Number(h[':status'])))
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', () => {
@@ -317,7 +317,7 @@ export async function request(o: RequestCliOptions): Promise<RequestReport> {
       })
       stream.on('close', () => {
         clearTimeout(timer)
-        if (stream.rstCode) reject(new CliError(`stream reset with code ${stream.rstCode}`, 1))
+        if (stream.rstCode) reject(new CliError(`stream reset with code ${stream.rstCode}`))
         else resolve(st)
       })
       stream.on('error', (e) => {
@@ -381,8 +381,7 @@ async function authorityCovered(
     ctl.on('serverCertificate', onCert)
   })
   if (!covered) {
-    // Exit 1: a refusal at run time, not a bad argument (exit 2).
-    throw new CliError(`no certificate on this connection covers ${host}; --insecure-authority sends it anyway`, 1)
+    throw new CliError(`no certificate on this connection covers ${host}; --insecure-authority sends it anyway`)
   }
 }
 
@@ -498,9 +497,9 @@ function printDemo(d: Record<string, unknown>): void {
 /** `LABEL:CERT:KEY` of `--cred`: both files read and checked (key matches certificate) here. */
 function parseCred(spec: string): LabelledCredentialInput {
   const parts = spec.split(':')
-  if (parts.length !== 3 || parts.some((p) => p === '')) throw new CliError(`--cred wants LABEL:CERT:KEY, got '${spec}'`)
+  if (parts.length !== 3 || parts.some((p) => p === '')) throw new ArgumentError(`--cred wants LABEL:CERT:KEY, got '${spec}'`)
   const [label, certPath, keyPath] = parts as [string, string, string]
-  if (!LABEL.test(label)) throw new CliError(`--cred label must be letters, digits, '.', '_' or '-', got '${label}'`)
+  if (!LABEL.test(label)) throw new ArgumentError(`--cred label must be letters, digits, '.', '_' or '-', got '${label}'`)
   const flag = `--cred ${label}`
   const { cert, key } = readCredentialFiles({ certFlag: `${flag} certificate`, certPath, keyFlag: `${flag} key`, keyPath })
   return { label, cert, key }
@@ -513,14 +512,14 @@ function labelList(v: string | undefined, name: string): string[] {
   if (v === undefined) return []
   const labels = v.split(',').map((s) => s.trim()).filter(Boolean)
   const bad = labels.find((l) => l !== 'device' && l !== 'user')
-  if (labels.length === 0 || bad !== undefined) throw new CliError(`--${name} takes device and/or user, got '${v}'`)
+  if (labels.length === 0 || bad !== undefined) throw new ArgumentError(`--${name} takes device and/or user, got '${v}'`)
   return [...new Set(labels)]
 }
 
 function intArg(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--${name} must be a port number, got '${v}'`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ArgumentError(`--${name} must be a port number, got '${v}'`)
   return n
 }
 
@@ -529,7 +528,7 @@ function dateFlag(a: ParsedArgs, name: string): Date | undefined {
   const v = str(a, name)
   if (v === undefined) return undefined
   const d = /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? new Date(v) : new Date(NaN)
-  if (Number.isNaN(d.getTime())) throw new CliError(`--${name} must be a date like 2030-01-31 or 2030-01-31T12:00:00Z, got '${v}'`)
+  if (Number.isNaN(d.getTime())) throw new ArgumentError(`--${name} must be a date like 2030-01-31 or 2030-01-31T12:00:00Z, got '${v}'`)
   return d
 }
 
@@ -560,10 +559,10 @@ const pkiCommand: CommandSpec = {
   async run(a) {
     const out = str(a, 'out')!
     const keyType = str(a, 'key-type') ?? 'p256'
-    if (!isPkiKeyType(keyType)) throw new CliError(`--key-type must be one of ${PKI_KEY_TYPES.join(', ')}, got '${keyType}'`)
+    if (!isPkiKeyType(keyType)) throw new ArgumentError(`--key-type must be one of ${PKI_KEY_TYPES.join(', ')}, got '${keyType}'`)
     const name = str(a, 'name')
     if (name !== undefined && !/^[\w .:-]{1,64}$/.test(name)) {
-      throw new CliError(`--name must be 1-64 letters, digits, spaces or . : - _, got '${name}'`)
+      throw new ArgumentError(`--name must be 1-64 letters, digits, spaces or . : - _, got '${name}'`)
     }
     const leafValidity = pkiValidity(a)
     checkOutDir(out, bool(a, 'force'))
@@ -572,7 +571,7 @@ const pkiCommand: CommandSpec = {
     try {
       written = await writeTestPki(pki, out)
     } catch (e) {
-      throw new CliError(`--out ${out}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+      throw new ArgumentError(`--out ${out}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
     }
     const files = written.map((p) => basename(p)).join(', ')
     process.stdout.write(`wrote ${written.length} files to ${out}: ${files}\n`)
@@ -593,16 +592,16 @@ function pkiValidity(a: ParsedArgs): { notBefore: Date; notAfter: Date } | undef
   const hasDays = str(a, 'days') !== undefined
   const days = intFlag(a, 'days', 365, 1, 36500, 'a whole number of days')
   if (expired) {
-    if (notBefore || notAfter || hasDays) throw new CliError('--expired cannot be combined with --not-before, --not-after or --days')
+    if (notBefore || notAfter || hasDays) throw new ArgumentError('--expired cannot be combined with --not-before, --not-after or --days')
     const now = Date.now()
     return { notBefore: new Date(now - 31 * DAY_MS), notAfter: new Date(now - DAY_MS) }
   }
   if (!notBefore && !notAfter && !hasDays) return undefined
-  if (notAfter && hasDays) throw new CliError('--days and --not-after cannot both be given')
+  if (notAfter && hasDays) throw new ArgumentError('--days and --not-after cannot both be given')
   const from = notBefore ?? new Date(Date.now() - 3_600_000)
   const to = notAfter ?? new Date(from.getTime() + days * DAY_MS)
   if (to.getTime() <= from.getTime()) {
-    throw new CliError(`--not-after (${to.toISOString()}) must be later than --not-before (${from.toISOString()})`)
+    throw new ArgumentError(`--not-after (${to.toISOString()}) must be later than --not-before (${from.toISOString()})`)
   }
   return { notBefore: from, notAfter: to }
 }
@@ -611,15 +610,15 @@ function pkiValidity(a: ParsedArgs): { notBefore: Date; notAfter: Date } | undef
 function checkOutDir(out: string, force: boolean): void {
   let entries: string[]
   try {
-    if (!statSync(out).isDirectory()) throw new CliError(`--out ${out} exists and is not a directory`)
+    if (!statSync(out).isDirectory()) throw new ArgumentError(`--out ${out} exists and is not a directory`)
     entries = readdirSync(out)
   } catch (e) {
-    if (e instanceof CliError) throw e
+    if (e instanceof ArgumentError) throw e
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw new CliError(`--out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+    throw new ArgumentError(`--out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
   }
   if (entries.length > 0 && !force) {
-    throw new CliError(`--out ${out} is not empty (${entries.length} entries); add --force to overwrite`)
+    throw new ArgumentError(`--out ${out} is not empty (${entries.length} entries); add --force to overwrite`)
   }
 }
 
@@ -646,15 +645,15 @@ const serveCommand: CommandSpec = {
     const caPath = str(a, 'ca')!
     const serverCert = str(a, 'server-cert')
     const serverKey = str(a, 'server-key')
-    if (serverCert && !serverKey) throw new CliError('--server-cert needs --server-key')
-    if (serverKey && !serverCert) throw new CliError('--server-key needs --server-cert')
+    if (serverCert && !serverKey) throw new ArgumentError('--server-cert needs --server-key')
+    if (serverKey && !serverCert) throw new ArgumentError('--server-key needs --server-cert')
     const policy = str(a, 'policy') ?? 'frank'
-    if (policy !== 'rfc5280' && policy !== 'frank') throw new CliError(`--policy must be rfc5280 or frank, got '${policy}'`)
+    if (policy !== 'rfc5280' && policy !== 'frank') throw new ArgumentError(`--policy must be rfc5280 or frank, got '${policy}'`)
     const required = labelList(str(a, 'require'), 'require')
     const requested = (str(a, 'request') ?? 'device,user').split(',').map((s) => s.trim()).filter(Boolean)
     const badLabel = requested.find((l) => !LABEL.test(l))
     if (requested.length === 0 || badLabel !== undefined) {
-      throw new CliError(`--request takes comma-separated labels (letters, digits, . _ -), got '${str(a, 'request')}'`)
+      throw new ArgumentError(`--request takes comma-separated labels (letters, digits, . _ -), got '${str(a, 'request')}'`)
     }
     const timeoutMs = intFlag(a, 'timeout-ms', 10000, 1, TIMEOUT_MAX_MS, 'a number of milliseconds')
     const port = intArg(str(a, 'port'), 'port', 8443)
@@ -681,7 +680,7 @@ const serveCommand: CommandSpec = {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-        throw new CliError(`--host ${host} --port ${port}: cannot listen: ${code}`)
+        throw new ArgumentError(`--host ${host} --port ${port}: cannot listen: ${code}`)
       }
       throw e
     }
@@ -710,13 +709,13 @@ const requestCommand: CommandSpec = {
     try {
       parsed = new URL(url)
     } catch {
-      throw new CliError(`not a URL: ${url}`)
+      throw new ArgumentError(`not a URL: ${url}`)
     }
-    if (parsed.protocol !== 'https:') throw new CliError(`request needs an https:// URL, got '${url}'`)
+    if (parsed.protocol !== 'https:') throw new ArgumentError(`request needs an https:// URL, got '${url}'`)
     const ca = str(a, 'ca')!
     const creds = list(a, 'cred').map(parseCred)
     const dup = creds.find((c, i) => creds.findIndex((d) => d.label === c.label) !== i)
-    if (dup) throw new CliError(`--cred label '${dup.label}' given more than once`)
+    if (dup) throw new ArgumentError(`--cred label '${dup.label}' given more than once`)
     readCaFile('--ca', ca)
     const authority = str(a, 'authority')
     const report = await request({
@@ -765,10 +764,10 @@ const inspectCommand: CommandSpec = {
 /** The bytes `h2sc inspect` was given: stdin, a file (hex text or binary), or hex arguments. */
 async function inspectInput(args: readonly string[]): Promise<Uint8Array> {
   const fromContents = (bytes: Uint8Array, where: string): Uint8Array => {
-    if (bytes.length === 0) throw new CliError(`${where} is empty`)
+    if (bytes.length === 0) throw new ArgumentError(`${where} is empty`)
     if (!looksLikeHexText(bytes)) return bytes
     const r = parseHex(Buffer.from(bytes).toString('latin1'))
-    if ('error' in r) throw new CliError(`${where}: not hex: ${r.error}`)
+    if ('error' in r) throw new ArgumentError(`${where}: not hex: ${r.error}`)
     return r.bytes
   }
   if (args.length === 1 && args[0] === '-') {
@@ -783,15 +782,15 @@ async function inspectInput(args: readonly string[]): Promise<Uint8Array> {
       if (statSync(path).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
       bytes = readFileSync(path)
     } catch (e) {
-      throw new CliError(`cannot read file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
+      throw new ArgumentError(`cannot read file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
     }
     return fromContents(new Uint8Array(bytes), `file ${path}`)
   }
   const r = parseHex(args.join(' '))
   if ('bytes' in r) return r.bytes
   const one = args.length === 1 ? args[0]! : undefined
-  if (one !== undefined && /[/\\]|\.(bin|hex|txt|raw)$/i.test(one)) throw new CliError(`cannot read file ${one}: ENOENT`)
-  throw new CliError(`inspect input is not a file and not hex: ${r.error}`)
+  if (one !== undefined && /[/\\]|\.(bin|hex|txt|raw)$/i.test(one)) throw new ArgumentError(`cannot read file ${one}: ENOENT`)
+  throw new ArgumentError(`inspect input is not a file and not hex: ${r.error}`)
 }
 
 const conformanceCommand: CommandSpec = {
@@ -876,12 +875,12 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       process.stdout.write((topic.help ? await topic.help() : commandHelp(topic)) + '\n')
       return 0
     }
-    if (cmd === 'help' && rest[0] !== undefined) throw new CliError(`unknown command '${rest[0]}' (run 'h2sc --help' for the list)`)
+    if (cmd === 'help' && rest[0] !== undefined) throw new ArgumentError(`unknown command '${rest[0]}' (run 'h2sc --help' for the list)`)
     ;(cmd === undefined ? process.stderr : process.stdout).write(usage() + '\n')
     return cmd === undefined ? 2 : 0
   }
   const c = COMMANDS.find((x) => x.name === cmd)
-  if (!c) throw new CliError(`unknown command '${cmd}' (run 'h2sc --help' for the list)`)
+  if (!c) throw new ArgumentError(`unknown command '${cmd}' (run 'h2sc --help' for the list)`)
   if (wantsHelp(rest)) {
     process.stdout.write((c.help ? await c.help() : commandHelp(c)) + '\n')
     return 0
