@@ -218,16 +218,17 @@ export class SecondaryCertsAgent extends Dispatcher {
    * Sends a request for `url` over another origin's connection, with `:authority` set to its
    * host. A guard runs when undici is about to open the stream: if the Client's connection is no
    * longer the one that proved the origin (it closed and undici reconnected), the request is not
-   * sent there; it goes over a connection of its own instead when its body can be sent again.
+   * sent there; it goes over a connection of its own instead when its body can be sent again. The
+   * same happens after a 421 answer (see `guardHandler`).
    */
   private dispatchCoalesced(client: Client, conn: SecondaryCertsConnection, url: URL, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const still = (): boolean => this.current.get(client) === conn && !conn.closed && conn.coversBySecondaryCertificate(url.hostname)
     const replayable = options.body === null || options.body === undefined || typeof options.body === 'string' || options.body instanceof Uint8Array
-    const refused = (): void => {
+    const retry = (): void => {
       if (replayable) this.clientFor(url.origin).dispatch(direct(options, url), handler)
       else failHandler(handler, new UsageError(`connection for ${url.origin} closed before the request was sent`))
     }
-    const guarded = guardHandler(handler, still, refused)
+    const guarded = guardHandler(handler, still, replayable, retry)
     const via = new URL(conn.origin)
     const opts: WithServerName = { ...options, headers: withHost(options.headers, url.host), servername: undiciServerName(via) }
     return client.dispatch(opts, guarded)
@@ -395,48 +396,84 @@ function abortedController(reason: Error): object {
 }
 
 /**
- * Wraps a handler (either undici handler API) so that, when undici is about to open the stream
- * (`onConnect` / `onRequestStart`), `allowed()` is checked first; when it fails the request is
- * aborted before any byte is written and `refused()` runs instead of the handler's error path.
+ * Wraps a handler (either undici handler API) for a request sent over another origin's
+ * connection:
+ * - when undici is about to open the stream (`onConnect` / `onRequestStart`), `allowed()` is
+ *   checked first; when it fails the request is aborted before any byte is written and
+ *   `retry()` runs instead of the handler's error path;
+ * - a 421 (Misdirected Request) answer (RFC 9110 §15.5.20, RFC 9113 §9.1.2: the server is not
+ *   authoritative for the origin on this connection) is not shown to the handler when the body
+ *   can be sent again: once that response ends, `retry()` sends the request over a connection of
+ *   the origin's own.
  */
-function guardHandler(handler: Handler, allowed: () => boolean, refused: () => void): Handler {
-  let wasRefused = false
+function guardHandler(handler: Handler, allowed: () => boolean, replayable: boolean, retry: () => void): Handler {
+  let refused = false
+  let misdirected = false
   const marker = new CoalescingRefused('coalesced connection changed')
   return new Proxy(handler as object, {
     get(target, prop) {
       const value = Reflect.get(target, prop) as unknown
       if (typeof value !== 'function') return value
       const fn = value as (...args: unknown[]) => unknown
-      if (prop === 'onConnect') {
-        return (abort: (e: Error) => void, ...rest: unknown[]) => {
-          if (!allowed()) {
-            wasRefused = true
-            abort(marker)
-            return
+      switch (prop) {
+        case 'onConnect':
+          return (abort: (e: Error) => void, ...rest: unknown[]) => {
+            if (!allowed()) {
+              refused = true
+              abort(marker)
+              return
+            }
+            return fn.call(target, abort, ...rest)
           }
-          return fn.call(target, abort, ...rest)
-        }
-      }
-      if (prop === 'onRequestStart') {
-        return (controller: { abort(e: Error): void }, ...rest: unknown[]) => {
-          if (!allowed()) {
-            wasRefused = true
-            controller.abort(marker)
-            return
+        case 'onRequestStart':
+          return (controller: { abort(e: Error): void }, ...rest: unknown[]) => {
+            if (!allowed()) {
+              refused = true
+              controller.abort(marker)
+              return
+            }
+            return fn.call(target, controller, ...rest)
           }
-          return fn.call(target, controller, ...rest)
-        }
-      }
-      if (prop === 'onError' || prop === 'onResponseError') {
-        return (...args: unknown[]) => {
-          if (wasRefused && args.includes(marker)) {
-            refused()
-            return
+        case 'onHeaders':
+          return (statusCode: number, ...rest: unknown[]) => {
+            if (statusCode === 421 && replayable) {
+              misdirected = true
+              return true
+            }
+            return fn.call(target, statusCode, ...rest)
           }
-          return fn.apply(target, args)
-        }
+        case 'onResponseStart':
+          return (controller: unknown, statusCode: number, ...rest: unknown[]) => {
+            if (statusCode === 421 && replayable) {
+              misdirected = true
+              return
+            }
+            return fn.call(target, controller, statusCode, ...rest)
+          }
+        case 'onData':
+        case 'onResponseData':
+          return (...args: unknown[]) => (misdirected ? true : fn.apply(target, args))
+        case 'onComplete':
+        case 'onResponseEnd':
+          return (...args: unknown[]) => {
+            if (misdirected) {
+              retry()
+              return
+            }
+            return fn.apply(target, args)
+          }
+        case 'onError':
+        case 'onResponseError':
+          return (...args: unknown[]) => {
+            if ((refused && args.includes(marker)) || misdirected) {
+              retry()
+              return
+            }
+            return fn.apply(target, args)
+          }
+        default:
+          return fn.bind(target)
       }
-      return fn.bind(target)
     },
   }) as Handler
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto'
 import http from 'node:http'
 import type http2 from 'node:http2'
 import net from 'node:net'
+import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { fetch } from 'undici'
 import { createSecureServer, sessionCerts, identitiesOf } from '../../lib/server.js'
@@ -57,11 +58,14 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
     server = undefined
   })
 
-  async function start(handler: Handler, options: { originFrame?: boolean; secondary?: boolean } = {}): Promise<void> {
+  async function start(handler: Handler, options: { originFrame?: boolean; secondary?: boolean; sni?: boolean } = {}): Promise<void> {
+    const other = tls.createSecureContext({ key: pki.origin2.keyPem, cert: pki.origin2.chainPem })
     server = createSecureServer(
       {
         key: pki.server.keyPem,
         cert: pki.server.chainPem,
+        // A connection made for other.localhost gets its certificate (RFC 6066 §3 SNI).
+        ...(options.sni ? { SNICallback: (name: string, cb: (e: Error | null, c?: tls.SecureContext) => void) => cb(null, name === 'other.localhost' ? other : undefined) } : {}),
         // The test PKI's CA is the server's trust anchor (issue 10: only trusted identities count).
         secondaryCerts: {
           trust: { anchors: [pki.caPem], preset: 'frank' },
@@ -378,6 +382,31 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
       await certificate()
       const cause = await rejection(fetch(other(), { dispatcher: a }))
       expect(cause.code).to.equal('ERR_TLS_CERT_ALTNAME_INVALID')
+      expect(tlsConnections).to.equal(2)
+    })
+
+    it('retries a 421 (Misdirected Request) over a connection of the origin\'s own (RFC 9113 §9.1.2)', async () => {
+      // This server serves other.localhost only on connections made for it (by SNI).
+      await start(
+        (req, res) => {
+          const host = String(req.headers[':authority']).split(':')[0]
+          const sni = (req.socket as unknown as tls.TLSSocket).servername
+          if (host !== sni) return void res.writeHead(421).end('misdirected')
+          res.end(`${host} ${req.socket.remotePort}`)
+        },
+        { secondary: true, sni: true },
+      )
+      const { a, certificate } = coalescingAgent({ 'other.localhost': ['127.0.0.1'] })
+      const first = await (await fetch(`https://localhost:${port}/who`, { dispatcher: a })).text()
+      await certificate()
+      const r = await fetch(other(), { dispatcher: a })
+      expect(r.status).to.equal(200)
+      const [host, remotePort] = (await r.text()).split(' ')
+      expect(host).to.equal('other.localhost')
+      expect(remotePort).to.not.equal(first.split(' ')[1])
+      expect(tlsConnections).to.equal(2)
+      // The origin now has a connection of its own: later requests use it directly.
+      expect((await (await fetch(other(), { dispatcher: a })).text()).split(' ')[1]).to.equal(remotePort)
       expect(tlsConnections).to.equal(2)
     })
 
