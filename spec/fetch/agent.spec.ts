@@ -21,7 +21,7 @@ import type { TestPki } from '../../lib/pki/test-pki.js'
 import { purposeRequest } from '../../lib/cli/roles.js'
 import { testPki } from '../support/pki.js'
 import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
-import { Ext, encodeRequestList, extensionSettings, listenRaw } from '../../lib/conformance/raw-peer.js'
+import { Ext, encodeGoaway, encodeRequestList, extensionSettings, listenRaw } from '../../lib/conformance/raw-peer.js'
 import type { RawServer } from '../../lib/conformance/raw-peer.js'
 
 type Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void | Promise<void>
@@ -236,7 +236,25 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
     expect(cause.code).to.equal('ERR_SC_PROTOCOL')
     expect((cause as unknown as { http2Code: number }).http2Code).to.equal(0x1)
     expect((cause as unknown as { violation: string }).violation).to.equal('authenticator-requests-on-stream')
+    // RFC 9113 §5.4.1: GOAWAY with the code, then the connection closes.
+    expect((await peer.waitForGoaway(2000)).code).to.equal(0x1)
     expect(await peer.waitForClose(2000)).to.equal(true)
+  })
+
+  it("a server's GOAWAY after our CLIENT_CERTIFICATE rejects the fetch with a remote ProtocolError", async () => {
+    const rs: RawServer = await listenRaw({ key: pki.server.keyPem, cert: pki.server.chainPem, settings: extensionSettings(1), autoRespond: false })
+    closers.push(() => rs.close())
+    const pending = fetch(`https://127.0.0.1:${rs.port}/x`, { dispatcher: agent() })
+    const peer = await rs.peer(0)
+    await peer.waitForSettings()
+    peer.sendFrame(Ext.AUTHENTICATOR_REQUESTS, 0, 0, encodeRequestList([peer.ea().request()]))
+    await peer.waitFor((f) => f.type === Ext.CLIENT_CERTIFICATE, 3000, 'CLIENT_CERTIFICATE')
+    // CLIENT -00 §4.2.1: the server may end the connection over an authenticator it rejects.
+    peer.write(encodeGoaway(0, 0x1))
+    const cause = await rejection(pending)
+    expect(cause.code).to.equal('ERR_SC_PROTOCOL')
+    expect((cause as unknown as { remote: boolean }).remote).to.equal(true)
+    expect((cause as unknown as { http2Code: number }).http2Code).to.equal(0x1)
   })
 
   it('advertises both settings in its first SETTINGS frame (nghttp2 does not know them)', async () => {
