@@ -315,6 +315,11 @@ export function interposeClientSocket(
 }
 
 function isHandshakeDone(tlsSocket: tls.TLSSocket): boolean {
+  // TLSSocket's own flag first: a TLS socket made over an existing stream (an HTTP CONNECT
+  // tunnel) is not `connecting` and its getProtocol() already answers 'TLSv1.3' before the
+  // handshake (Node 20.20), so the exporter would be read too early and the extension never start.
+  const established = (tlsSocket as unknown as { _secureEstablished?: unknown })._secureEstablished
+  if (typeof established === 'boolean') return established
   const p = tlsSocket.getProtocol?.()
   return !tlsSocket.connecting && p !== null && p !== undefined && p !== 'unknown'
 }

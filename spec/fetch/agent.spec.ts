@@ -5,11 +5,9 @@
  */
 import { expect } from 'chai'
 import { createHash } from 'node:crypto'
-import http from 'node:http'
 import type http2 from 'node:http2'
 import net from 'node:net'
 import tls from 'node:tls'
-import type { AddressInfo } from 'node:net'
 import { fetch } from 'undici'
 import { createSecureServer, sessionCerts, identitiesOf } from '../../lib/server.js'
 import { SecondaryCertsAgent } from '../../lib/fetch/agent.js'
@@ -20,6 +18,7 @@ import { createCertificatePolicy } from '../../lib/policy/certificate-policy.js'
 import type { TestPki } from '../../lib/pki/test-pki.js'
 import { purposeRequest } from '../../lib/cli/roles.js'
 import { testPki } from '../support/pki.js'
+import { startConnectProxy } from '../support/connect-proxy.js'
 import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
 import { Ext, encodeGoaway, encodeRequestList, extensionSettings, listenRaw } from '../../lib/conformance/raw-peer.js'
 import type { RawServer } from '../../lib/conformance/raw-peer.js'
@@ -272,38 +271,12 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
 
   it('goes through an HTTP CONNECT proxy given as connect (the tunnel is wrapped, not replaced)', async () => {
     await start(whoami)
-    const tunnels: string[] = []
-    const proxy = http.createServer((_req, res) => res.writeHead(405).end())
-    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-      tunnels.push(req.url ?? '')
-      const [host, p] = (req.url ?? '').split(':')
-      // Only loopback targets: the proxy maps every name to 127.0.0.1.
-      void host
-      const upstream = net.connect(Number(p), '127.0.0.1', () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-        if (head.length) upstream.write(head)
-        upstream.pipe(client)
-        client.pipe(upstream)
-      })
-      upstream.on('error', () => client.destroy())
-      client.on('error', () => upstream.destroy())
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()))
-    closers.push(() => new Promise<void>((resolve) => proxy.close(() => resolve())))
-    closers.push(() => proxy.closeAllConnections())
-    const proxyPort = (proxy.address() as AddressInfo).port
-    const dispatcher = agent({
-      connect: (t) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: `${t.hostname}:${t.port}` })
-          req.once('connect', (res, socket) => (res.statusCode === 200 ? resolve(socket) : reject(new Error(`proxy said ${res.statusCode}`))))
-          req.once('error', reject)
-          req.end()
-        }),
-    })
+    const proxy = await startConnectProxy()
+    closers.push(() => proxy.close())
+    const dispatcher = agent({ connect: (t) => proxy.tunnel(t.hostname, t.port) })
     const r = await fetch(`https://localhost:${port}/whoami`, { dispatcher })
     expect(await r.json()).to.deep.equal(['device', 'user'])
-    expect(tunnels).to.deep.equal([`localhost:${port}`])
+    expect(proxy.tunnels).to.deep.equal([`localhost:${port}`])
   })
 
   it("Node's global fetch (its bundled undici) accepts the agent", async () => {
