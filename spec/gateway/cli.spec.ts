@@ -101,9 +101,10 @@ describe('h2sc gateway / h2sc sidecar as processes', function () {
     expect((await getText(`http://127.0.0.1:${admin}/healthz`)).status).to.equal(200)
   })
 
-  it('SIGTERM: GOAWAY(NO_ERROR) to clients, the in-flight request finishes, exit 0', async () => {
+  it('SIGTERM: GOAWAY(NO_ERROR) to clients, /healthz 503, the in-flight request finishes, exit 0', async () => {
     const gw = gateway(['--upstream', backend.url, '--require', 'device,user', '--drain-ms', '5000'])
     const port = Number((await gw.line(/^listening on https:\/\/127\.0\.0\.1:(\d+)$/))[1])
+    const admin = Number((await gw.line(/^admin on http:\/\/127\.0\.0\.1:(\d+)$/))[1])
     const s = deviceUserClient(`https://127.0.0.1:${port}`, pki)
     sessions.push(s)
     expect((await fetchH2(s, '/warm')).status).to.equal(200)
@@ -112,6 +113,8 @@ describe('h2sc gateway / h2sc sidecar as processes', function () {
     await new Promise((r) => setTimeout(r, 200))
     gw.child.kill('SIGTERM')
     expect(await goaway).to.equal(0)
+    // While draining, health checks say so (a balancer stops sending new connections).
+    expect((await getText(`http://127.0.0.1:${admin}/healthz`)).status).to.equal(503)
     const r = await slow
     expect(r.status).to.equal(200)
     expect(await gw.exited()).to.equal(0)
