@@ -81,7 +81,6 @@ function parse(argv: string[]): GatewayArgs {
     },
     strict: true,
   })
-  if (values.help) throw new UsageError(GATEWAY_USAGE)
   if (!values.cert || !values.key) throw new UsageError(`gateway needs --cert FILE and --key FILE\n${GATEWAY_USAGE}`)
   if (!values.upstream && !values.config) throw new UsageError(`gateway needs --upstream URL or --config FILE\n${GATEWAY_USAGE}`)
   const policy = values.policy ?? 'frank'
@@ -219,6 +218,10 @@ async function runPrimary(args: GatewayArgs, out: (line: string) => void): Promi
 
 /** Runs `h2sc gateway`; resolves with the exit code after SIGTERM/SIGINT drained it. */
 export async function runGateway(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(GATEWAY_USAGE)
+    return 0
+  }
   const args = parse(argv)
   if (args.workers > 1 && cluster.isPrimary) return runPrimary(args, out)
   const worker = cluster.isWorker && process.env['H2SC_GATEWAY_WORKER'] === '1'

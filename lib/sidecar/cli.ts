@@ -30,6 +30,10 @@ function parseCred(spec: string): LabelledCredentialInput {
 
 /** Runs `h2sc sidecar`; resolves with the exit code after SIGTERM/SIGINT. */
 export async function runSidecar(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out(SIDECAR_USAGE)
+    return 0
+  }
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -44,6 +44,7 @@ export interface SidecarAccessEntry {
   readonly protocol: string
   readonly status: number
   readonly upstreamMs: number | null
+  readonly durationMs: number
   /** Labels of credentials presented on the upstream connection so far. */
   readonly presented: readonly string[]
   readonly reason?: string
@@ -199,7 +200,7 @@ export class Sidecar extends EventEmitter {
         presented,
         ...(reason ? { reason } : {}),
         durationMs: Math.round((performance.now() - t0) * 100) / 100,
-      } satisfies SidecarAccessEntry & { durationMs: number })
+      } satisfies SidecarAccessEntry)
     })
     if (this.closed) {
       reason = 'closing'
