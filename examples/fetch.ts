@@ -7,7 +7,6 @@
  *   node --import tsx examples/fetch.ts
  */
 import http from 'node:http'
-import type http2 from 'node:http2'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { fetch } from 'undici'
@@ -22,7 +21,11 @@ const user = { label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }
 const server = createSecureServer({
   key: pki.server.keyPem,
   cert: pki.server.chainPem,
-  secondaryCerts: { serverCertificates: [{ cert: pki.origin2.chainPem, key: pki.origin2.keyPem }] },
+  secondaryCerts: {
+    trust: { anchors: [pki.caPem], preset: 'frank' },
+    serverCertificates: [{ cert: pki.origin2.chainPem, key: pki.origin2.keyPem }],
+    announceOrigins: true, // RFC 8336 ORIGIN frame listing other.localhost
+  },
 }, async (req, res) => {
   const certs = sessionCerts(req)
   if (!certs) return void res.writeHead(403).end('no secondary certificates\n')
@@ -34,7 +37,6 @@ const server = createSecureServer({
 })
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
 const port = (server.address() as AddressInfo).port
-server.on('session', (s: http2.ServerHttp2Session) => s.origin(`https://other.localhost:${port}`))
 
 // 1. The five lines: fetch with a device and a user certificate.
 {

@@ -373,6 +373,13 @@ function attach(server: http2.Http2SecureServer, resolved: ResolvedServerOptions
       if (sessionCerts(session)) session.settings(resolved.settings)
     })
   }
+  if (resolved.announceOrigins && resolved.serverCredentials.length > 0) {
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      if (!sessionCerts(session)) return
+      const origins = originsToAnnounce(resolved.serverCredentials, (session.socket as { localPort?: number }).localPort)
+      if (origins.length > 0) session.origin(...origins)
+    })
+  }
   const result: SecondaryCertServer = {
     codepoints: cp,
     serverCredentials: resolved.serverCredentials,
@@ -381,6 +388,22 @@ function attach(server: http2.Http2SecureServer, resolved: ResolvedServerOptions
   }
   Object.defineProperty(server, kAttached, { value: result, enumerable: false })
   return result
+}
+
+/**
+ * RFC 8336 §2.1 ORIGIN entries for the DNS names of the secondary certificates (wildcards are not
+ * origins), `https` at the connection's local port (the default port 443 is left out, RFC 6454 §6.2).
+ */
+function originsToAnnounce(credentials: readonly LoadedCredential[], port: number | undefined): string[] {
+  const suffix = port === undefined || port === 443 ? '' : `:${port}`
+  const out = new Set<string>()
+  for (const c of credentials) {
+    for (const part of (c.leaf.subjectAltName ?? '').split(/,\s*/)) {
+      const m = /^DNS:(.+)$/.exec(part.trim())
+      if (m && !m[1]!.includes('*')) out.add(`https://${m[1]!.toLowerCase()}${suffix}`)
+    }
+  }
+  return [...out]
 }
 
 /**

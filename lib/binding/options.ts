@@ -29,6 +29,12 @@ export interface ServerExtensionOptions {
    * (SERVER -02 §3.2). Enables SETTINGS_HTTP_SERVER_CERT_AUTH.
    */
   readonly serverCertificates?: readonly CredentialInput[]
+  /**
+   * Also send an ORIGIN frame (RFC 8336 §2.1) listing the DNS names of `serverCertificates` at the
+   * connection's port, on connections that use the extension, so clients may reuse the connection
+   * for them without consulting DNS (SERVER -02 §7.1). Default false.
+   */
+  readonly announceOrigins?: boolean
   /** Advertise SETTINGS_HTTP_SERVER_CERT_AUTH even with no configured chains. Default: when any. */
   readonly serverCertAuth?: boolean
   /** Default node:crypto. */
@@ -121,6 +127,8 @@ export interface ResolvedServerOptions extends ResolvedCommon {
   readonly serverCredentials: readonly LoadedCredential[]
   readonly requestTimeoutMs: number
   readonly nativePathForPlainClients: boolean
+  /** Send an ORIGIN frame for `serverCredentials` (the `announceOrigins` option). */
+  readonly announceOrigins: boolean
   /** The `trust` option, resolved (anchors parsed). */
   readonly trust: ServerTrust
 }
@@ -205,6 +213,7 @@ export function resolveServerOptions(options: ServerExtensionOptions = {}): Reso
     serverCredentials,
     requestTimeoutMs,
     nativePathForPlainClients: options.nativePathForPlainClients ?? true,
+    announceOrigins: options.announceOrigins ?? false,
     trust: resolveTrust(options.trust),
   }
 }

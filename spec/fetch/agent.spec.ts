@@ -334,6 +334,29 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
       expect(tlsConnections).to.equal(1)
     })
 
+    it('with the server announcing its secondary origins itself (announceOrigins)', async () => {
+      server = createSecureServer(
+        {
+          key: pki.server.keyPem,
+          cert: pki.server.chainPem,
+          secondaryCerts: { trust: { anchors: [pki.caPem], preset: 'frank' }, serverCertificates: [{ cert: pki.origin2.chainPem, key: pki.origin2.keyPem }], announceOrigins: true },
+        },
+        (req, res) => void authorityEcho(req, res),
+      )
+      sessions = trackSessions(server)
+      tlsConnections = 0
+      server.on('connection', () => tlsConnections++)
+      port = await listen(server)
+      const { a, certificate } = coalescingAgent({})
+      const first = await (await fetch(`https://localhost:${port}/who`, { dispatcher: a })).text()
+      await certificate()
+      await originSetOf(a)
+      expect([...a.connections[0]!.originSet!]).to.deep.equal([`https://localhost:${port}`, `https://other.localhost:${port}`])
+      const second = await (await fetch(other(), { dispatcher: a })).text()
+      expect(second).to.equal(`other.localhost:${port} ${first.split(' ')[1]}`)
+      expect(tlsConnections).to.equal(1)
+    })
+
     it('without ORIGIN, when DNS for the host includes the connected address', async () => {
       await start(authorityEcho, { secondary: true })
       const { a, certificate } = coalescingAgent({ 'other.localhost': ['127.0.0.1'] })
