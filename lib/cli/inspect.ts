@@ -8,6 +8,8 @@ import { CLIENT_PREFACE, FRAME_HEADER_BYTES, H2FrameType, decodeFrameHeader } fr
 import type { FrameHeader } from '../wire/h2/frame-header.js'
 import { decodeAuthenticatorRequests } from '../wire/h2/authenticator-requests-frame.js'
 import { decodeCertificateFrame } from '../wire/h2/certificate-frame.js'
+import { SettingsId, decodeSettings } from '../wire/h2/settings.js'
+import { decodeGoaway } from '../wire/h2/goaway-frame.js'
 import { decodeCertificateRequest } from '../wire/tls/certificate-request.js'
 import type { CertificateRequest } from '../wire/tls/certificate-request.js'
 import { decodeAuthenticator } from '../wire/tls/authenticator.js'
@@ -94,45 +96,30 @@ function describeAuthenticator(bytes: Uint8Array, indent: string): string[] {
   return out
 }
 
-/** RFC 9113 §6.5.2 setting names, plus the extension's own settings (default codepoints). */
+/** RFC 9113 §6.5.2 setting names, later registrations, and the extension's own settings. */
 function settingName(id: number, cp: Codepoints): string {
-  const standard: Record<number, string> = {
-    0x1: 'SETTINGS_HEADER_TABLE_SIZE',
-    0x2: 'SETTINGS_ENABLE_PUSH',
-    0x3: 'SETTINGS_MAX_CONCURRENT_STREAMS',
-    0x4: 'SETTINGS_INITIAL_WINDOW_SIZE',
-    0x5: 'SETTINGS_MAX_FRAME_SIZE',
-    0x6: 'SETTINGS_MAX_HEADER_LIST_SIZE',
-    0x8: 'SETTINGS_ENABLE_CONNECT_PROTOCOL', // RFC 8441 §3
-    0x9: 'SETTINGS_NO_RFC7540_PRIORITIES', // RFC 9218 §2.1
-  }
   if (id === cp.settingServerCertAuth) return 'SETTINGS_HTTP_SERVER_CERT_AUTH'
   if (id === cp.settingClientCertAuth) return 'SETTINGS_HTTP_CLIENT_CERT_AUTH'
-  return standard[id] ?? `unknown setting 0x${id.toString(16)}`
+  const standard = Object.entries(SettingsId).find(([, v]) => v === id)
+  if (standard) return `SETTINGS_${standard[0]}`
+  if (id === 0x8) return 'SETTINGS_ENABLE_CONNECT_PROTOCOL' // RFC 8441 §3
+  if (id === 0x9) return 'SETTINGS_NO_RFC7540_PRIORITIES' // RFC 9218 §2.1
+  return `unknown setting 0x${id.toString(16)}`
 }
 
-/**
- * RFC 9113 §6.5.1: a SETTINGS payload is zero or more `Setting { Identifier (16), Value (32) }`;
- * "A SETTINGS frame with a length other than a multiple of 6 octets MUST be treated as a
- * connection error of type FRAME_SIZE_ERROR"; with ACK (0x1) the payload must be empty; it is a
- * connection-level frame (stream 0). Minimal decoding here.
- * TODO(#9): use lib/wire/h2/settings.ts once the shared SETTINGS codec is on main.
- */
+/** SETTINGS through the shared codec (lib/wire/h2/settings.ts, RFC 9113 §6.5), one line each. */
 function describeSettings(h: FrameHeader, payload: Uint8Array, cp: Codepoints): string[] {
-  if (h.streamId !== 0) throw new Error(`SETTINGS on stream ${h.streamId} (must be 0, RFC 9113 §6.5)`)
-  if (h.flags & 0x1) {
-    if (payload.length !== 0) throw new Error(`SETTINGS ACK with a ${payload.length}-byte payload (must be empty)`)
-    return ['  ACK']
+  let f: ReturnType<typeof decodeSettings>
+  try {
+    f = decodeSettings(h.flags, h.streamId, payload)
+  } catch (e) {
+    // Name the broken rule (SettingsDecodeError.rule): what an endpoint would answer it with.
+    const rule = (e as { rule?: string }).rule
+    throw new Error(`${(e as Error).message}${rule ? ` (rule ${rule}, RFC 9113 §6.5)` : ''}`, { cause: e })
   }
-  if (payload.length % 6 !== 0) throw new Error(`SETTINGS length ${payload.length} is not a multiple of 6`)
-  const out: string[] = []
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength)
-  for (let o = 0; o < payload.length; o += 6) {
-    const id = view.getUint16(o)
-    out.push(`  ${settingName(id, cp)} (0x${id.toString(16)}) = ${view.getUint32(o + 2)}`)
-  }
-  if (out.length === 0) out.push('  (no settings)')
-  return out
+  if (f.ack) return ['  ACK']
+  if (f.entries.length === 0) return ['  (no settings)']
+  return f.entries.map(([id, value]) => `  ${settingName(id, cp)} (0x${id.toString(16)}) = ${value}`)
 }
 
 const H2_NAMES: Record<number, string> = Object.fromEntries(Object.entries(H2FrameType).map(([k, v]) => [v, k]))
@@ -160,10 +147,9 @@ function describeFrame(h: FrameHeader, payload: Uint8Array, cp: Codepoints): str
     case H2FrameType.SETTINGS:
       return describeSettings(h, payload, cp)
     case H2FrameType.GOAWAY: {
-      // RFC 9113 §6.8: Last-Stream-ID (31), Error Code (32), Additional Debug Data.
-      if (payload.length < 8) throw new Error(`GOAWAY payload of ${payload.length} bytes (needs 8)`)
-      const debug = payload.subarray(8)
-      return [`  last stream ${u32(0) & 0x7fffffff}, error code 0x${u32(4).toString(16)}${debug.length ? `, debug ${JSON.stringify(Buffer.from(debug).toString('latin1').slice(0, 80))}` : ''}`]
+      const g = decodeGoaway(payload)
+      const debug = g.debugData.length ? `, debug ${JSON.stringify(Buffer.from(g.debugData).toString('latin1').slice(0, 80))}` : ''
+      return [`  last stream ${g.lastStreamId}, error code 0x${g.errorCode.toString(16)}${debug}`]
     }
     case H2FrameType.RST_STREAM:
       // RFC 9113 §6.4: Error Code (32).

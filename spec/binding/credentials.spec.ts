@@ -5,6 +5,7 @@ import { createSecureServer } from '../../lib/binding/attach-server.js'
 import { connect } from '../../lib/binding/attach-client.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
+import type { CryptoProvider } from '../../lib/crypto/provider.js'
 import { PKI_KEY_TYPES, issueCertificate } from '../../lib/pki/test-pki.js'
 import type { PkiKeyType } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
@@ -78,6 +79,20 @@ describe('binding/credentials', function () {
       loadCredential({ cert: pki.user.chainPem, key: pki.user.keyPem }, nobleCrypto, 'user')
       const e = thrown(() => loadCredential({ cert: pki.user.chainPem, key: pki.origin2.keyPem }, nobleCrypto, 'user'))
       expect(e.code).to.equal('ERR_SC_USAGE')
+    })
+
+    it('checks a key only the provider can read by signing and verifying against the certificate', async () => {
+      // A provider whose key format node:crypto cannot parse (as ML-DSA keys on Node 20).
+      const wrapped: CryptoProvider = {
+        ...nodeCrypto,
+        importPrivateKey: (k) => nodeCrypto.importPrivateKey(Buffer.from(String(k).slice('WRAPPED:'.length), 'base64').toString()),
+      }
+      const wrap = (pem: string): string => `WRAPPED:${Buffer.from(pem).toString('base64')}`
+      const pki = await testPki('p256')
+      loadCredential({ cert: pki.user.chainPem, key: wrap(pki.user.keyPem) }, wrapped, 'user')
+      const e = thrown(() => loadCredential({ cert: pki.user.chainPem, key: wrap(pki.device.keyPem) }, wrapped, 'user'))
+      expect(e.code).to.equal('ERR_SC_USAGE')
+      expect(e.message).to.match(/credential 'user': the private key does not match/)
     })
 
     it('rejects an unreadable key with ERR_SC_USAGE naming the label', async () => {

@@ -110,12 +110,28 @@ describe('cli/inspect', () => {
       expect(r).to.include({ decoded: 1, failed: 5 })
       const errors = r.lines.filter((l) => l.startsWith('  error: '))
       expect(errors).to.have.length(5)
-      expect(errors[0]).to.match(/SETTINGS \(frame #1, offset 0\): SETTINGS length 7 is not a multiple of 6/)
-      expect(errors[1]).to.match(/frame #2, offset 16\): SETTINGS ACK with a 6-byte payload/)
-      expect(errors[2]).to.match(/SETTINGS on stream 1/)
+      expect(errors[0]).to.match(/SETTINGS \(frame #1, offset 0\): .*length 7 is not a multiple of 6 \(rule length/)
+      expect(errors[1]).to.match(/frame #2, offset 16\): .*ACK with 6 payload bytes \(rule length/)
+      expect(errors[2]).to.match(/on stream 1 \(rule stream/)
       expect(errors[3]).to.match(/^  error: SERVER_CERTIFICATE \(frame #4, offset \d+\): /)
       expect(errors[4]).to.match(/^  error: AUTHENTICATOR_REQUESTS \(frame #5, offset \d+\): /)
       expect(r.lines.at(-1)).to.equal('6 frames: 1 decoded, 5 failed')
+    })
+
+    it('reports SETTINGS values out of their RFC 9113 §6.5.2 bounds', () => {
+      const r = inspect(Buffer.concat([
+        frame(0x4, 0, 0, settings([[0x2, 2]])),
+        frame(0x4, 0, 0, settings([[0x5, 1]])),
+        frame(0x4, 0, 0, settings([[0x4, 0x80000000]])),
+        frame(0x4, 0, 0, settings([[0x5, 16384], [0x7777, 0xffffffff]])),
+      ]))
+      expect(r).to.include({ decoded: 1, failed: 3 })
+      const errors = r.lines.filter((l) => l.startsWith('  error: ')).join('\n')
+      expect(errors).to.match(/rule enable-push/)
+      expect(errors).to.match(/rule max-frame-size/)
+      expect(errors).to.match(/rule initial-window-size/)
+      expect(r.lines).to.include('  SETTINGS_MAX_FRAME_SIZE (0x5) = 16384')
+      expect(r.lines).to.include('  unknown setting 0x7777 (0x7777) = 4294967295')
     })
 
     it('reports a truncated last frame and trailing bytes', () => {
