@@ -14,7 +14,7 @@ import { startAdmin } from './admin.js'
 import type { AdminServer } from './admin.js'
 import { loadConfigFile } from './config.js'
 import { createGateway } from './gateway.js'
-import type { AccessLogEntry, Gateway, GatewayOptions } from './gateway.js'
+import type { AccessLogEntry, Gateway, GatewayOptions, ViolationEntry } from './gateway.js'
 
 export const GATEWAY_USAGE = `usage: h2sc gateway --port P --cert F --key F --ca F --upstream URL [--require device,user]
        [--policy frank|rfc5280] [--host H] [--config FILE] [--admin-port A] [--access-log FILE|-|off]
@@ -142,7 +142,7 @@ function options(a: GatewayArgs): GatewayOptions {
   }
 }
 
-function accessSink(spec: string): ((e: AccessLogEntry) => void) | undefined {
+function accessSink(spec: string): ((e: AccessLogEntry | ViolationEntry) => void) | undefined {
   if (spec === 'off') return undefined
   const out: Writable = spec === '-' ? process.stdout : createWriteStream(spec, { flags: 'a' })
   return (e) => out.write(JSON.stringify(e) + '\n')
@@ -239,7 +239,11 @@ export async function runGateway(argv: string[], out: (line: string) => void = (
     throw e
   }
   const sink = accessSink(args.accessLog)
-  if (sink) gw.on('access', sink)
+  if (sink) {
+    gw.on('access', sink)
+    // A protocol violation gets a line of its own: it ends a connection, maybe with no request.
+    gw.on('violation', sink)
+  }
   const a = await gw.listen()
   if (worker) process.send?.({ type: 'h2sc-gateway-listening', port: a.port })
   else out(`listening on https://${args.host.includes(':') ? `[${args.host}]` : args.host}:${a.port}`)

@@ -55,6 +55,19 @@ export interface AccessLogEntry {
   readonly missing?: readonly { label: string; reason: string }[]
   /** The process that served it (one of several with --workers or behind a balancer). */
   readonly pid: number
+  /** The protocol violation that ended this request's connection, if one did (digest §3.3 name). */
+  readonly violation?: string
+}
+
+/** What the 'violation' event carries (and the access log writes as its own line). */
+export interface ViolationEntry {
+  readonly time: string
+  /** The digest's §3.3 name, e.g. `authenticator-requests-at-server`. */
+  readonly violation: string
+  /** The HTTP/2 error code of the GOAWAY. */
+  readonly http2Code: number
+  readonly peer: string | undefined
+  readonly pid: number
 }
 
 /** Options of {@link createGateway}. */
@@ -162,6 +175,7 @@ export class Gateway extends EventEmitter {
   private readonly h1InFlight = new WeakMap<Socket, number>()
   private readonly inFlight = new Set<http2.Http2ServerResponse | http.ServerResponse>()
   private readonly handshakeDecisions = new WeakMap<object, Promise<Uint8Array[] | undefined>>()
+  private readonly sessionViolations = new WeakMap<object, string>()
   private draining = false
   private closing: Promise<void> | undefined
   private readonly signerReady: Promise<AssertionSigner> | undefined
@@ -221,9 +235,12 @@ export class Gateway extends EventEmitter {
       // the route's own policy decides, and its rejections count as 'untrusted' below.
       ctl.on('untrusted', (e: { label: string }) => this.metrics.identities.inc({ label: e.label, outcome: 'validated' }))
       ctl.on('declined', (label: string) => this.metrics.identities.inc({ label, outcome: 'declined' }))
+      const peer = session.socket?.remoteAddress
       ctl.on('violation', (e: ProtocolError) => {
         this.metrics.violations.inc({ code: e.violation })
-        this.emit('violation', { code: e.violation, http2Code: e.http2Code })
+        this.sessionViolations.set(session, e.violation)
+        const v: ViolationEntry = { time: new Date().toISOString(), violation: e.violation, http2Code: e.http2Code, peer, pid: process.pid }
+        this.emit('violation', v)
       })
     })
     // Garbage, TLS 1.2 and abrupt closes end that connection only.
@@ -365,6 +382,8 @@ export class Gateway extends EventEmitter {
         if (this.draining && n === 0) sock.destroy()
       }
       const status = res.headersSent ? res.statusCode : 499
+      const session = (req.stream as http2.ServerHttp2Stream | undefined)?.session
+      const violation = session ? this.sessionViolations.get(session) : undefined
       this.metrics.requests.inc({ status: String(status) })
       const entry: AccessLogEntry = {
         time: new Date().toISOString(),
@@ -379,6 +398,7 @@ export class Gateway extends EventEmitter {
         ...(reason ? { reason } : {}),
         ...(missing ? { missing } : {}),
         pid: process.pid,
+        ...(violation ? { violation } : {}),
       }
       this.emit('access', entry)
     })
