@@ -146,3 +146,19 @@ export type {
   AnswerEvent,
   DeclinedInsteadEvent,
 } from './binding/events.js'
+
+// Post-quantum (issue 14): the default provider (node:crypto + noble for ML-DSA), ML-DSA keys.
+export { defaultCrypto, combineProviders } from './crypto/default-provider.js'
+export { createNodeProvider, opensslMlDsa } from './crypto/node-provider.js'
+export type { NodeProviderOptions } from './crypto/node-provider.js'
+export { createNobleProvider } from './crypto/noble-provider.js'
+export { ML_DSA_SCHEMES } from './wire/tls/signature-scheme.js'
+export {
+  ML_DSA,
+  decodeMlDsaPkcs8,
+  decodeMlDsaSpki,
+  encodeMlDsaPkcs8,
+  encodeMlDsaSpki,
+  generateMlDsaKey,
+} from './crypto/ml-dsa.js'
+export type { MlDsaParams, MlDsaPrivateKey, MlDsaPrivateKeyForm } from './crypto/ml-dsa.js'

@@ -7,7 +7,7 @@ import type http2 from 'node:http2'
 import { DEFAULTS, MAX_MAX_FRAME_SIZE, MIN_MAX_FRAME_SIZE, resolveCodepoints } from '../config.js'
 import type { Codepoints } from '../config.js'
 import { UsageError } from '../errors.js'
-import { nodeCrypto } from '../crypto/node-provider.js'
+import { defaultCrypto } from '../crypto/default-provider.js'
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { CertificateRequest } from '../wire/tls/certificate-request.js'
 import type { SettingsEntry } from '../wire/h2/settings.js'
@@ -195,7 +195,7 @@ function common(
  */
 export function resolveServerOptions(options: ServerExtensionOptions = {}): ResolvedServerOptions {
   const codepoints = resolveCodepoints(options.codepoints, options.mode)
-  const provider = options.provider ?? nodeCrypto
+  const provider = options.provider ?? defaultCrypto
   const maxAuthenticatorBytes = checkMaxAuthenticatorBytes(options.maxAuthenticatorBytes)
   const maxFrameSize = frameSizeFor(maxAuthenticatorBytes, options.maxFrameSize)
   const clientCertAuth = options.clientCertAuth ?? true
@@ -225,7 +225,7 @@ export function resolveServerOptions(options: ServerExtensionOptions = {}): Reso
  */
 export function resolveClientOptions(options: ClientExtensionOptions = {}, tlsCa?: unknown): ResolvedClientOptions {
   const codepoints = resolveCodepoints(options.codepoints, options.mode)
-  const provider = options.provider ?? nodeCrypto
+  const provider = options.provider ?? defaultCrypto
   const maxAuthenticatorBytes = checkMaxAuthenticatorBytes(options.maxAuthenticatorBytes)
   const maxFrameSize = frameSizeFor(maxAuthenticatorBytes, options.maxFrameSize)
   const credentials = (options.credentials ?? []).map((c) => loadCredential(c, provider, c.label, c.purpose))

@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { loadCredential, pemToDerChain } from '../binding/credentials.js'
-import { nodeCrypto } from '../crypto/node-provider.js'
+import { defaultCrypto } from '../crypto/default-provider.js'
 import { ArgumentError } from './args.js'
 
 function errno(e: unknown): string {
@@ -83,13 +83,13 @@ export function readCredentialFiles(f: CredentialFiles): { cert: string; key: st
     throw new ArgumentError(`${certName}: the first certificate is not readable X.509`)
   }
   try {
-    nodeCrypto.importPrivateKey(key)
+    defaultCrypto.importPrivateKey(key)
   } catch (e) {
     const unsupported = (e as { code?: string }).code === 'ERR_SC_UNSUPPORTED'
     throw new ArgumentError(`${keyName}: ${unsupported ? (e as Error).message : 'not a readable PKCS#8, SEC1 or PKCS#1 private key'}`)
   }
   try {
-    loadCredential({ cert, key }, nodeCrypto, 'cli')
+    loadCredential({ cert, key }, defaultCrypto, 'cli')
   } catch (e) {
     // loadCredential says `credential 'cli': the private key does not match ... (<detail>)`.
     const detail = /\(([^()]*)\)$/.exec((e as Error).message)?.[1]

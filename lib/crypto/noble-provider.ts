@@ -4,7 +4,8 @@
  * (notes/node20-feasibility §4). Certificates are parsed with `@peculiar/x509`, key structures
  * (SubjectPublicKeyInfo, PKCS#8, SEC1) with the small DER reader below; no `node:crypto`.
  *
- * RSA is not available in noble: `schemes` lists ECDSA P-256/P-384/P-521, Ed25519 and Ed448 only.
+ * RSA is not available in noble: `schemes` lists ECDSA P-256/P-384/P-521, Ed25519, Ed448 and
+ * ML-DSA-44/65/87 (FIPS 204 on `@noble/post-quantum`, RFC 9881 keys; see `ml-dsa.ts`).
  */
 import 'reflect-metadata'
 import { X509Certificate as PeculiarCertificate } from '@peculiar/x509'
@@ -15,12 +16,15 @@ import { hmac as nobleHmac } from '@noble/hashes/hmac.js'
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js'
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js'
 import { DecodeError, UnsupportedError, UsageError } from '../errors.js'
+import { decodeMlDsaPkcs8, decodeMlDsaSpki, mlDsaByOidHex, mlDsaParams, mlDsaSign, mlDsaVerify } from './ml-dsa.js'
 import { schemeInfo, schemeMatchesKey, schemeName } from '../wire/tls/signature-scheme.js'
 import type { Curve, HashName, KeyType } from '../wire/tls/signature-scheme.js'
 import type { CryptoProvider, PublicKeyInfo, SigningKey } from './provider.js'
 
 /** Schemes the noble provider signs and verifies, in our preference order. */
-const NOBLE_SCHEMES: readonly number[] = Object.freeze([0x0807, 0x0403, 0x0503, 0x0603, 0x0808])
+const NOBLE_SCHEMES: readonly number[] = Object.freeze([
+  0x0807, 0x0403, 0x0503, 0x0603, 0x0808, 0x0904, 0x0905, 0x0906,
+])
 
 const HASHES = { sha256, sha384, sha512 } as const
 
@@ -159,8 +163,14 @@ function parseSpki(b: Uint8Array): ParsedPublicKey {
       return { info: { keyType: 'rsa' }, key: new Uint8Array(0) }
     case OID.rsassaPss:
       return { info: { keyType: 'rsa-pss' }, key: new Uint8Array(0) }
-    default:
+    default: {
+      // RFC 9881 §4: id-ML-DSA-NN, parameters absent, the raw public key in the BIT STRING.
+      if (mlDsaByOidHex(oid)) {
+        const { params: p, publicKey } = decodeMlDsaSpki(b)
+        return { info: { keyType: p.name }, key: publicKey }
+      }
       throw new UnsupportedError('unsupported public key algorithm')
+    }
   }
 }
 
@@ -210,6 +220,9 @@ function parseEcPrivateKey(b: Uint8Array, curveFromAlg: Curve | undefined): Pars
  */
 function parsePkcs8(b: Uint8Array): ParsedPrivateKey {
   const S = 'PrivateKeyInfo'
+  // RFC 9881 §6: ML-DSA keys (seed, expandedKey or both); `secret` is the expanded key.
+  const ml = decodeMlDsaPkcs8(b)
+  if (ml) return { info: { keyType: ml.params.name }, secret: ml.secretKey }
   const [version, algId, priv] = children(b, readOuter(b, 0x30, S), S)
   expect(version, 0x02, S, 'version')
   const [alg, params] = children(b, expect(algId, 0x30, S, 'AlgorithmIdentifier'), S)
@@ -416,6 +429,8 @@ export function createNobleProvider(options: NobleProviderOptions = {}): CryptoP
         // RFC 8032 §5.1.7 strict verification (no ZIP-215 leniency), as OpenSSL does.
         if (info.keyType === 'ed25519') return ed25519.verify(signature, content, key, { zip215: false })
         if (info.keyType === 'ed448') return ed448.verify(signature, content, key)
+        const ml = mlDsaParams(info.keyType)
+        if (ml) return mlDsaVerify(ml, key, content, signature)
         return false
       } catch {
         return false
@@ -450,6 +465,8 @@ export function createNobleProvider(options: NobleProviderOptions = {}): CryptoP
       }
       if (key.keyType === 'ed25519') return ed25519.sign(content, secret)
       if (key.keyType === 'ed448') return ed448.sign(content, secret)
+      const ml = mlDsaParams(key.keyType)
+      if (ml) return mlDsaSign(ml, secret, content)
       throw new UnsupportedError(`the noble provider cannot sign with ${schemeName(scheme)}`)
     },
   }

@@ -11,13 +11,16 @@ import {
   createHash,
   createHmac,
   createPrivateKey,
+  generateKeyPairSync,
   randomBytes as nodeRandomBytes,
   sign as nodeSign,
   timingSafeEqual,
   verify as nodeVerify,
 } from 'node:crypto'
 import { DecodeError, UnsupportedError, UsageError } from '../errors.js'
+import { decodeMlDsaPkcs8, isMlDsaSpki } from './ml-dsa.js'
 import {
+  ML_DSA_SCHEMES,
   TLS13_SCHEMES,
   schemeInfo,
   schemeMatchesKey,
@@ -34,6 +37,12 @@ export interface NodeProviderOptions {
    * Default 256; 0 disables the cache.
    */
   readonly cacheSize?: number
+  /**
+   * Whether to sign and verify ML-DSA (0x0904–0x0906) with OpenSSL. Default: where the running
+   * Node has it (OpenSSL ≥ 3.5, Node ≥ 24.6), found by trying it once ({@link opensslMlDsa}).
+   * `false` leaves ML-DSA to another provider even there.
+   */
+  readonly mlDsa?: boolean
 }
 
 interface CachedKey {
@@ -75,6 +84,11 @@ function describeKey(key: KeyObject): PublicKeyInfo {
     case 'rsa-pss':
       return { keyType: t }
     default:
+      // Node ≥ 24.6 names ML-DSA keys as the scheme table does (types for Node 20 lack them).
+      {
+        const name = t as string | undefined
+        if (name === 'ml-dsa-44' || name === 'ml-dsa-65' || name === 'ml-dsa-87') return { keyType: name }
+      }
       throw new UnsupportedError(`unsupported key type ${t ?? '?'}`)
   }
 }
@@ -113,7 +127,11 @@ function signOptions(
       return { algorithm: s.hash, key }
     case 'ed25519':
     case 'ed448':
-      // RFC 8032 PureEdDSA: the content is signed as is.
+    case 'ml-dsa-44':
+    case 'ml-dsa-65':
+    case 'ml-dsa-87':
+      // RFC 8032 PureEdDSA / FIPS 204 pure ML-DSA with an empty context (draft-ietf-tls-mldsa):
+      // the content is signed as is, which is what node does with a null algorithm.
       return { algorithm: null, key }
     case 'rsa':
     case 'rsa-pss':
@@ -124,6 +142,31 @@ function signOptions(
         key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: s.saltLength },
       }
   }
+}
+
+let mlDsaProbe: boolean | undefined
+
+/**
+ * Whether this process's `node:crypto` signs and verifies ML-DSA-44/65/87 (OpenSSL ≥ 3.5, which
+ * Node bundles from 24.6). Found once, by generating a key of each set and checking a signature:
+ * feature detection, not a version check, so a Node built against another OpenSSL is judged by
+ * what it does.
+ * @returns true when all three parameter sets work
+ */
+export function opensslMlDsa(): boolean {
+  if (mlDsaProbe !== undefined) return mlDsaProbe
+  try {
+    const data = Buffer.from('ml-dsa probe')
+    mlDsaProbe = (['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87'] as const).every((name) => {
+      // @types/node 20 does not list the ML-DSA key types; the call fails on Node < 24.6.
+      const gen = generateKeyPairSync as unknown as (t: string) => { publicKey: KeyObject; privateKey: KeyObject }
+      const { publicKey, privateKey } = gen(name)
+      return nodeVerify(null, data, publicKey, nodeSign(null, data, privateKey))
+    })
+  } catch {
+    mlDsaProbe = false
+  }
+  return mlDsaProbe
 }
 
 /**
@@ -139,6 +182,8 @@ function signOptions(
 export function createNodeProvider(options: NodeProviderOptions = {}): CryptoProvider {
   const cacheSize = Math.max(0, options.cacheSize ?? 256)
   const cache = new Map<string, CachedKey>()
+  const withMlDsa = options.mlDsa ?? opensslMlDsa()
+  const schemes = withMlDsa ? TLS13_SCHEMES : Object.freeze(TLS13_SCHEMES.filter((c) => !ML_DSA_SCHEMES.includes(c)))
 
   // The last certificate looked up, as a private copy: validation asks for the same leaf twice in
   // a row (key type, then verify), and a byte comparison is far cheaper than hashing it again.
@@ -169,13 +214,27 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
       throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate')
     }
     let key: KeyObject
+    let x509: X509Certificate
     try {
-      // The publicKey getter parses the SPKI; an invalid EC point fails here.
-      key = new X509Certificate(toBuffer(certDer)).publicKey
+      x509 = new X509Certificate(toBuffer(certDer))
     } catch (e) {
       throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate', { cause: e })
     }
+    try {
+      // The publicKey getter parses the SPKI; an invalid EC point fails here.
+      key = x509.publicKey
+    } catch (e) {
+      // OpenSSL < 3.5 parses an ML-DSA certificate but has no key type for it: say so, so that
+      // a combined provider can hand the certificate to one that can (see default-provider.ts).
+      if (isMlDsaSpki(spkiOfCertificate(x509))) {
+        throw new UnsupportedError('this OpenSSL has no ML-DSA (Node >= 24.6 needed)', { cause: e })
+      }
+      throw new DecodeError('Certificate', 0, 'not a DER X.509 certificate', { cause: e })
+    }
     const entry: CachedKey = { key, info: describeKey(key) }
+    if (!withMlDsa && isMlDsaKeyType(entry.info.keyType)) {
+      throw new UnsupportedError('ML-DSA is disabled in this node provider')
+    }
     if (cacheSize > 0) {
       if (cache.size >= cacheSize) {
         const oldest = cache.keys().next()
@@ -188,7 +247,7 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
 
   const provider: CryptoProvider = {
     name: 'node',
-    schemes: TLS13_SCHEMES,
+    schemes,
 
     digest(hash: HashName, data: Uint8Array): Uint8Array {
       return createHash(hash).update(data).digest()
@@ -219,6 +278,9 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
     verify(scheme: number, certDer: Uint8Array, content: Uint8Array, signature: Uint8Array): boolean {
       const s = schemeInfo(scheme)
       if (!s) throw new UnsupportedError(`${schemeName(scheme)} is not a TLS 1.3 signature scheme`)
+      if (!withMlDsa && isMlDsaKeyType(s.keyType)) {
+        throw new UnsupportedError(`this node provider cannot verify ${schemeName(scheme)}`)
+      }
       const { key, info } = certKey(certDer)
       // Guard even though callers check: an RSA key under an ECDSA scheme would otherwise be
       // verified with PKCS#1 v1.5 padding, which RFC 9261 §5.2.2 forbids.
@@ -239,11 +301,17 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
             ? createPrivateKey(input)
             : createPrivateKey({ key: toBuffer(input), format: 'der', type: 'pkcs8' })
       } catch (e) {
+        if (isMlDsaPkcs8Input(input)) {
+          throw new UnsupportedError('this OpenSSL has no ML-DSA (Node >= 24.6 needed)', { cause: e })
+        }
         throw new DecodeError('PrivateKey', 0, 'not a PKCS#8, SEC1 or PKCS#1 private key', {
           cause: e,
         })
       }
       const info = describeKey(key)
+      if (!withMlDsa && isMlDsaKeyType(info.keyType)) {
+        throw new UnsupportedError('ML-DSA is disabled in this node provider')
+      }
       const base = { provider: 'node', keyType: info.keyType, schemes: keySchemes(key, info) }
       const signing: SigningKey = Object.freeze(
         info.curve === undefined ? base : { ...base, curve: info.curve },
@@ -266,6 +334,48 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
     },
   }
   return Object.freeze(provider)
+}
+
+function isMlDsaKeyType(t: KeyType): boolean {
+  return t === 'ml-dsa-44' || t === 'ml-dsa-65' || t === 'ml-dsa-87'
+}
+
+/** The SubjectPublicKeyInfo DER of a parsed certificate, from its own DER (no key parsing). */
+function spkiOfCertificate(x509: X509Certificate): Uint8Array {
+  // Certificate → tbsCertificate → [version], serial, signature, issuer, validity, subject, spki.
+  const d = x509.raw
+  const seq = (at: number): { start: number; end: number; next: number } => {
+    let len = d[at + 1] as number
+    let start = at + 2
+    if (len & 0x80) {
+      const n = len & 0x7f
+      len = 0
+      for (let i = 0; i < n; i++) len = len * 256 + (d[start + i] as number)
+      start += n
+    }
+    return { start, end: start + len, next: start + len }
+  }
+  const tbs = seq(seq(0).start)
+  let at = tbs.start
+  if (d[at] === 0xa0) at = seq(at).next
+  for (let i = 0; i < 5; i++) at = seq(at).next
+  const spki = seq(at)
+  return new Uint8Array(d.subarray(at, spki.end))
+}
+
+/** True when a private key input (PEM or PKCS#8 DER) holds an RFC 9881 ML-DSA key. */
+function isMlDsaPkcs8Input(input: string | Uint8Array): boolean {
+  try {
+    let der: Uint8Array
+    if (typeof input === 'string') {
+      const m = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(input)
+      if (!m) return false
+      der = new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'))
+    } else der = input
+    return decodeMlDsaPkcs8(der) !== undefined
+  } catch {
+    return false
+  }
 }
 
 function keyLabel(k: { keyType: KeyType; curve?: Curve }): string {

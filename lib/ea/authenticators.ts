@@ -1,7 +1,7 @@
 import { AuthenticatorInvalidError, DecodeError, UsageError } from '../errors.js'
 import type { InvalidReason } from '../errors.js'
 import type { CryptoProvider, SigningKey } from '../crypto/provider.js'
-import { nodeCrypto } from '../crypto/node-provider.js'
+import { defaultCrypto } from '../crypto/default-provider.js'
 import { DEFAULTS } from '../config.js'
 import { HandshakeType } from '../wire/tls/handshake.js'
 import { decodeCertificateRequest, encodeCertificateRequest } from '../wire/tls/certificate-request.js'
@@ -51,7 +51,7 @@ export interface ExportedAuthenticatorsOptions {
   readonly role: Role
   readonly exporter: Exporter
   readonly hash: AuthenticatorHash
-  /** Default: node:crypto. */
+  /** Default: `defaultCrypto` (node:crypto, plus noble for ML-DSA where OpenSSL lacks it). */
   readonly provider?: CryptoProvider
   /**
    * Schemes of the ClientHello's signature_algorithms, for spontaneous server authenticators
@@ -126,7 +126,7 @@ export class ExportedAuthenticators {
     this.role = options.role
     this.hash = options.hash
     this.exporter = options.exporter
-    this.provider = options.provider ?? nodeCrypto
+    this.provider = options.provider ?? defaultCrypto
     this.clientHelloSchemes = options.clientHelloSchemes ?? TLS13_SCHEMES.filter((s) => this.provider.schemes.includes(s))
     this.clientHelloEntryExtensions = new Set(options.clientHelloEntryExtensions ?? [])
     this.acceptType17FromServer = options.acceptType17FromServer ?? false

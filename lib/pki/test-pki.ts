@@ -22,9 +22,45 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DecodeError, UnsupportedError, UsageError } from '../errors.js'
 import { formatDistinguishedName } from '../oauth/distinguished-name.js'
+import {
+  decodeMlDsaPkcs8,
+  encodeMlDsaPkcs8,
+  encodeMlDsaSpki,
+  generateMlDsaKey,
+  mlDsaParams,
+  mlDsaSign,
+} from '../crypto/ml-dsa.js'
+import type { MlDsaPrivateKey } from '../crypto/ml-dsa.js'
 
-/** Key types the test PKI can issue. `rsa` = rsaEncryption, `rsa-pss` = id-RSASSA-PSS SPKI. */
-export type PkiKeyType = 'p256' | 'p384' | 'p521' | 'ed25519' | 'ed448' | 'rsa' | 'rsa-pss'
+/**
+ * Key types the test PKI can issue. `rsa` = rsaEncryption, `rsa-pss` = id-RSASSA-PSS SPKI,
+ * `mldsa44/65/87` = id-ML-DSA-44/65/87 (RFC 9881; keys and signatures by `@noble/post-quantum`,
+ * since Node 20's OpenSSL has no ML-DSA).
+ */
+export type PkiKeyType =
+  | 'p256'
+  | 'p384'
+  | 'p521'
+  | 'ed25519'
+  | 'ed448'
+  | 'rsa'
+  | 'rsa-pss'
+  | MlDsaPkiKeyType
+
+/** The post-quantum key types (RFC 9881 ML-DSA). */
+export type MlDsaPkiKeyType = 'mldsa44' | 'mldsa65' | 'mldsa87'
+
+/** Every ML-DSA {@link PkiKeyType}. */
+export const ML_DSA_PKI_KEY_TYPES: readonly MlDsaPkiKeyType[] = Object.freeze([
+  'mldsa44',
+  'mldsa65',
+  'mldsa87',
+])
+
+/** True for the ML-DSA key types. */
+export function isMlDsaKeyType(t: string): t is MlDsaPkiKeyType {
+  return t === 'mldsa44' || t === 'mldsa65' || t === 'mldsa87'
+}
 
 /** Every {@link PkiKeyType}, in a stable order. */
 export const PKI_KEY_TYPES: readonly PkiKeyType[] = Object.freeze([
@@ -35,6 +71,9 @@ export const PKI_KEY_TYPES: readonly PkiKeyType[] = Object.freeze([
   'ed448',
   'rsa',
   'rsa-pss',
+  'mldsa44',
+  'mldsa65',
+  'mldsa87',
 ])
 
 /** Whether `value` names a key type the test PKI can issue (one of {@link PKI_KEY_TYPES}). */
@@ -178,8 +217,44 @@ const KEY_USAGE_FLAGS: Readonly<Record<KeyUsageName, number>> = {
   decipherOnly: x509.KeyUsageFlags.decipherOnly,
 }
 
+/** A private key: a node KeyObject, or an ML-DSA key held by noble (OpenSSL 3.0 has none). */
+type PkiKey = KeyObject | MlDsaPrivateKey
+
+const ML_DSA_NAMES = { mldsa44: 'ml-dsa-44', mldsa65: 'ml-dsa-65', mldsa87: 'ml-dsa-87' } as const
+
+function isMlDsaKey(k: PkiKey): k is MlDsaPrivateKey {
+  return !(k instanceof KeyObject)
+}
+
+function mlDsaPkiParams(t: MlDsaPkiKeyType): NonNullable<ReturnType<typeof mlDsaParams>> {
+  return mlDsaParams(ML_DSA_NAMES[t])!
+}
+
+/** Reads a PEM private key: RFC 9881 ML-DSA PKCS#8 (any of its three forms) or what node reads. */
+function readPrivateKeyPem(keyPem: string): PkiKey {
+  const m = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(keyPem)
+  if (m) {
+    const ml = decodeMlDsaPkcs8(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')))
+    if (ml) return ml
+  }
+  return createPrivateKey(keyPem)
+}
+
+/** SubjectPublicKeyInfo DER of a key's public half. */
+function spkiOf(k: PkiKey): Uint8Array {
+  if (isMlDsaKey(k)) return encodeMlDsaSpki(k.params, k.publicKey)
+  return createPublicKey(k).export({ type: 'spki', format: 'der' })
+}
+
+/** PKCS#8 PEM; ML-DSA keys in the RFC 9881 seed form. */
+function pkcs8PemOf(k: PkiKey): string {
+  if (isMlDsaKey(k)) return pem('PRIVATE KEY', encodeMlDsaPkcs8(k, 'seed'))
+  return k.export({ type: 'pkcs8', format: 'pem' }).toString()
+}
+
 /** Generates a private key of the given type (RSA: 2048 bits, e = 65537). */
-function generateKey(type: PkiKeyType): Promise<KeyObject> {
+function generateKey(type: PkiKeyType): Promise<PkiKey> {
+  if (isMlDsaKeyType(type)) return Promise.resolve(generateMlDsaKey(mlDsaPkiParams(type)))
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, _pub: KeyObject, priv: KeyObject): void => {
       if (err) reject(err)
@@ -209,8 +284,9 @@ function generateKey(type: PkiKeyType): Promise<KeyObject> {
   })
 }
 
-/** The PkiKeyType of a node key, or UnsupportedError. */
-function pkiKeyType(key: KeyObject): PkiKeyType {
+/** The PkiKeyType of a key, or UnsupportedError. */
+function pkiKeyType(key: PkiKey): PkiKeyType {
+  if (isMlDsaKey(key)) return ML_DSA_PKI_KEY_TYPES.find((t) => ML_DSA_NAMES[t] === key.params.name)!
   switch (key.asymmetricKeyType) {
     case 'ec':
       switch (key.asymmetricKeyDetails?.namedCurve) {
@@ -242,7 +318,13 @@ interface Signer {
  * How a CA key signs certificates. ECDSA hash follows the curve (RFC 5480 §4 pairing);
  * RSA uses PKCS#1 v1.5 with SHA-256, RSASSA-PSS keys PSS with SHA-256 and a 32-byte salt.
  */
-function signerFor(key: KeyObject): Signer {
+function signerFor(key: PkiKey): Signer {
+  if (isMlDsaKey(key)) {
+    // RFC 9881 §3: signatureAlgorithm id-ML-DSA-NN, parameters absent; pure ML-DSA over the
+    // DER TBSCertificate with the empty context. @peculiar/x509 maps the name to the OID.
+    const name = `ML-DSA-${key.params.name.slice(-2)}`
+    return { algorithm: { name }, sign: (tbs) => mlDsaSign(key.params, key.secretKey, tbs) }
+  }
   const t = pkiKeyType(key)
   switch (t) {
     case 'p256':
@@ -275,6 +357,8 @@ function signerFor(key: KeyObject): Signer {
         sign: (tbs) =>
           nodeSign('sha256', tbs, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
       }
+    default:
+      throw new UnsupportedError(`test PKI cannot sign with a ${t} key`)
   }
 }
 
@@ -378,10 +462,10 @@ function randomSerial(): string {
  *   DecodeError (`ERR_SC_DECODE`) for an unreadable `keyPem`.
  */
 export async function issueCertificate(options: IssueCertificateOptions): Promise<TestCredential> {
-  let key: KeyObject
+  let key: PkiKey
   if (options.keyPem !== undefined) {
     try {
-      key = createPrivateKey(options.keyPem)
+      key = readPrivateKeyPem(options.keyPem)
     } catch (e) {
       throw new DecodeError('PrivateKey', 0, 'keyPem is not a readable private key', { cause: e })
     }
@@ -389,12 +473,12 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     key = await generateKey(checkKeyType(options.keyType ?? 'p256', 'keyType'))
   }
   const keyType = pkiKeyType(key)
-  const spki = createPublicKey(key).export({ type: 'spki', format: 'der' })
+  const spki = spkiOf(key)
 
   let issuerKey = key
   let issuerCert: x509.X509Certificate | undefined
   if (options.issuer) {
-    issuerKey = createPrivateKey(options.issuer.keyPem)
+    issuerKey = readPrivateKeyPem(options.issuer.keyPem)
     issuerCert = new x509.X509Certificate(toArrayBuffer(options.issuer.certDer))
   }
   const signer = signerFor(issuerKey)
@@ -470,7 +554,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     keyType,
     subject: formatDistinguishedName(new Uint8Array(cert.subjectName.toArrayBuffer())),
     certPem: pem('CERTIFICATE', certDer),
-    keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    keyPem: pkcs8PemOf(key),
     certDer,
     chainPem: chainDer.map((d) => pem('CERTIFICATE', d)).join(''),
     chainDer,

@@ -5,8 +5,9 @@ import { createSecureServer } from '../../lib/binding/attach-server.js'
 import { connect } from '../../lib/binding/attach-client.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
+import { defaultCrypto } from '../../lib/crypto/default-provider.js'
 import type { CryptoProvider } from '../../lib/crypto/provider.js'
-import { PKI_KEY_TYPES, issueCertificate } from '../../lib/pki/test-pki.js'
+import { PKI_KEY_TYPES, isMlDsaKeyType, issueCertificate } from '../../lib/pki/test-pki.js'
 import type { PkiKeyType } from '../../lib/pki/test-pki.js'
 import { testPki } from '../support/pki.js'
 
@@ -29,7 +30,13 @@ const OTHER: Record<PkiKeyType, PkiKeyType> = {
   ed448: 'ed25519',
   rsa: 'rsa-pss',
   'rsa-pss': 'rsa',
+  mldsa44: 'mldsa65',
+  mldsa65: 'mldsa87',
+  mldsa87: 'mldsa44',
 }
+
+/** node:crypto signs every classical type; ML-DSA needs the default provider on Node 20. */
+const providerFor = (t: PkiKeyType): CryptoProvider => (isMlDsaKeyType(t) ? defaultCrypto : nodeCrypto)
 
 describe('binding/credentials', function () {
   this.timeout(30_000)
@@ -38,14 +45,14 @@ describe('binding/credentials', function () {
     for (const t of PKI_KEY_TYPES) {
       it(`accepts a matching ${t} key and certificate`, async () => {
         const pki = await testPki(t)
-        const c = loadCredential({ cert: pki.user.chainPem, key: pki.user.keyPem }, nodeCrypto, 'user')
+        const c = loadCredential({ cert: pki.user.chainPem, key: pki.user.keyPem }, providerFor(t), 'user')
         expect(c.label).to.equal('user')
         expect(c.chain).to.have.length(2)
       })
 
       it(`rejects a ${t} certificate with another ${t} key, naming the label`, async () => {
         const pki = await testPki(t)
-        const e = thrown(() => loadCredential({ cert: pki.user.chainPem, key: pki.device.keyPem }, nodeCrypto, 'user'))
+        const e = thrown(() => loadCredential({ cert: pki.user.chainPem, key: pki.device.keyPem }, providerFor(t), 'user'))
         expect(e.code).to.equal('ERR_SC_USAGE')
         expect(e.message).to.match(/credential 'user'/)
         expect(e.message).to.match(/does not match/)
@@ -53,7 +60,7 @@ describe('binding/credentials', function () {
 
       it(`rejects a ${t} certificate with a ${OTHER[t]} key`, async () => {
         const [pki, other] = await Promise.all([testPki(t), testPki(OTHER[t])])
-        const e = thrown(() => loadCredential({ cert: pki.user.chainPem, key: other.user.keyPem }, nodeCrypto, 'u'))
+        const e = thrown(() => loadCredential({ cert: pki.user.chainPem, key: other.user.keyPem }, providerFor(t), 'u'))
         expect(e.code).to.equal('ERR_SC_USAGE')
       })
     }

@@ -7,7 +7,7 @@ import {
   sign as opensslSign,
 } from 'node:crypto'
 import type { RSAPSSKeyPairKeyObjectOptions } from 'node:crypto'
-import { nodeCrypto } from '../../lib/crypto/node-provider.js'
+import { nodeCrypto, opensslMlDsa } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
 import type { CryptoProvider } from '../../lib/crypto/provider.js'
 import { schemeName, schemesForKey } from '../../lib/wire/tls/signature-scheme.js'
@@ -37,6 +37,9 @@ const KEY_INFO: Record<PkiKeyType, { keyType: KeyType; curve?: Curve }> = {
   ed448: { keyType: 'ed448' },
   rsa: { keyType: 'rsa' },
   'rsa-pss': { keyType: 'rsa-pss' },
+  mldsa44: { keyType: 'ml-dsa-44' },
+  mldsa65: { keyType: 'ml-dsa-65' },
+  mldsa87: { keyType: 'ml-dsa-87' },
 }
 const SHARED_TYPES: readonly PkiKeyType[] = ['p256', 'p384', 'p521', 'ed25519', 'ed448']
 
@@ -63,8 +66,13 @@ describe('crypto/providers', function () {
   })
 
   it('lists the same schemes it can use', () => {
-    expect([...nobleCrypto.schemes].sort()).to.deep.equal([0x0403, 0x0503, 0x0603, 0x0807, 0x0808])
+    expect([...nobleCrypto.schemes].sort()).to.deep.equal([
+      0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0904, 0x0905, 0x0906,
+    ])
     expect(nodeCrypto.schemes).to.include.members([0x0804, 0x0809, 0x0807, 0x0403])
+    // ML-DSA from OpenSSL only where it has it (feature-detected, Node >= 24.6).
+    if (opensslMlDsa()) expect(nodeCrypto.schemes).to.include.members([0x0904, 0x0905, 0x0906])
+    else expect(nodeCrypto.schemes).to.not.include.members([0x0904])
   })
 
   it('noble verifies 64 OpenSSL P-256 signatures, high-s ones included', async () => {

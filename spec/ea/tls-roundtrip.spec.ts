@@ -7,6 +7,7 @@ import { nodeCrypto } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
 import type { CryptoProvider } from '../../lib/crypto/provider.js'
 import { schemesForKey } from '../../lib/wire/tls/signature-scheme.js'
+import type { KeyType } from '../../lib/wire/tls/signature-scheme.js'
 import { testPki } from '../support/pki.js'
 import type { PkiKeyType } from '../../lib/pki/test-pki.js'
 
@@ -145,7 +146,8 @@ describe('ea over real TLS 1.3 connections', function () {
   }
 })
 
-function keyTypeOf(k: PkiKeyType): 'ec' | 'ed25519' | 'ed448' | 'rsa' | 'rsa-pss' {
+function keyTypeOf(k: PkiKeyType): KeyType {
+  if (k === 'mldsa44' || k === 'mldsa65' || k === 'mldsa87') return `ml-dsa-${k.slice(5)}` as KeyType
   return k === 'p256' || k === 'p384' || k === 'p521' ? 'ec' : k
 }
 function curveOf(k: PkiKeyType): 'P-256' | 'P-384' | 'P-521' | undefined {

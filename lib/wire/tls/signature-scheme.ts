@@ -2,9 +2,13 @@
  * TLS 1.3 SignatureScheme codepoints (RFC 8446 §4.2.3) and what each requires of the key.
  * RFC 9261 §5.2.2: a CertificateVerify in an authenticator MUST use a TLS 1.3 scheme; the
  * RSASSA-PKCS1-v1_5 schemes and legacy hash pairs are refused.
+ *
+ * ML-DSA (draft-ietf-tls-mldsa, IANA TLS SignatureScheme registry): mldsa44 0x0904, mldsa65
+ * 0x0905, mldsa87 0x0906, pure ML-DSA (FIPS 204) over the signed content with an empty context.
+ * Keys are RFC 9881 id-ML-DSA-44/65/87; key type names follow node's `asymmetricKeyType`.
  */
 
-export type KeyType = 'ec' | 'ed25519' | 'ed448' | 'rsa' | 'rsa-pss'
+export type KeyType = 'ec' | 'ed25519' | 'ed448' | 'rsa' | 'rsa-pss' | 'ml-dsa-44' | 'ml-dsa-65' | 'ml-dsa-87'
 export type Curve = 'P-256' | 'P-384' | 'P-521'
 export type HashName = 'sha256' | 'sha384' | 'sha512'
 
@@ -14,7 +18,7 @@ export interface SchemeInfo {
   /** Key type of the leaf's SubjectPublicKeyInfo; `rsa` = rsaEncryption, `rsa-pss` = RSASSA-PSS. */
   readonly keyType: KeyType
   readonly curve?: Curve
-  /** Hash the scheme applies to the content before signing; null for EdDSA (signs the content). */
+  /** Hash the scheme applies to the content before signing; null for EdDSA and ML-DSA. */
   readonly hash: HashName | null
   /** RSA-PSS salt length in bytes (= hash length, RFC 8446 §4.2.3). */
   readonly saltLength?: number
@@ -32,6 +36,9 @@ export const SignatureScheme = {
   rsa_pss_pss_sha256: 0x0809,
   rsa_pss_pss_sha384: 0x080a,
   rsa_pss_pss_sha512: 0x080b,
+  mldsa44: 0x0904,
+  mldsa65: 0x0905,
+  mldsa87: 0x0906,
   // Refused in authenticators (RFC 9261 §5.2.2), listed so they can be named in errors/tests.
   rsa_pkcs1_sha256: 0x0401,
   rsa_pkcs1_sha384: 0x0501,
@@ -52,14 +59,25 @@ const TABLE: readonly SchemeInfo[] = [
   { code: 0x0809, name: 'rsa_pss_pss_sha256', keyType: 'rsa-pss', hash: 'sha256', saltLength: 32 },
   { code: 0x080a, name: 'rsa_pss_pss_sha384', keyType: 'rsa-pss', hash: 'sha384', saltLength: 48 },
   { code: 0x080b, name: 'rsa_pss_pss_sha512', keyType: 'rsa-pss', hash: 'sha512', saltLength: 64 },
+  { code: 0x0904, name: 'mldsa44', keyType: 'ml-dsa-44', hash: null },
+  { code: 0x0905, name: 'mldsa65', keyType: 'ml-dsa-65', hash: null },
+  { code: 0x0906, name: 'mldsa87', keyType: 'ml-dsa-87', hash: null },
 ]
 
 const BY_CODE = new Map<number, SchemeInfo>(TABLE.map((s) => [s.code, s]))
 
-/** Every scheme allowed in an authenticator's CertificateVerify, in our preference order. */
+/**
+ * Every scheme allowed in an authenticator's CertificateVerify, in our preference order. A
+ * provider offers the subset it can verify (`CryptoProvider.schemes`); each key type has its own
+ * schemes, so the order only matters among RSA-PSS hashes.
+ */
 export const TLS13_SCHEMES: readonly number[] = Object.freeze([
-  0x0807, 0x0403, 0x0503, 0x0603, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b,
+  0x0807, 0x0403, 0x0503, 0x0603, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080a, 0x080b, 0x0904,
+  0x0905, 0x0906,
 ])
+
+/** The ML-DSA schemes (draft-ietf-tls-mldsa), weakest first. */
+export const ML_DSA_SCHEMES: readonly number[] = Object.freeze([0x0904, 0x0905, 0x0906])
 
 /** The scheme's requirements, or undefined when it is not a TLS 1.3 scheme we allow. */
 export function schemeInfo(code: number): SchemeInfo | undefined {

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import {
+  ML_DSA_SCHEMES,
   SignatureScheme,
   TLS13_SCHEMES,
   isTls13Scheme,
@@ -10,10 +11,12 @@ import {
 } from '../../../lib/wire/tls/signature-scheme.js'
 
 describe('wire/tls/signature-scheme', () => {
-  it('allows exactly the eleven RFC 8446 TLS 1.3 schemes of digest §10', () => {
+  it('allows exactly the eleven RFC 8446 TLS 1.3 schemes of digest §10 and the three ML-DSA ones', () => {
     expect([...TLS13_SCHEMES].sort((a, b) => a - b)).to.deep.equal([
       0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0807, 0x0808, 0x0809, 0x080a, 0x080b,
+      0x0904, 0x0905, 0x0906,
     ])
+    expect(ML_DSA_SCHEMES).to.deep.equal([0x0904, 0x0905, 0x0906])
     for (const c of TLS13_SCHEMES) expect(isTls13Scheme(c), schemeName(c)).to.equal(true)
   })
 
@@ -32,6 +35,14 @@ describe('wire/tls/signature-scheme', () => {
     expect(schemeInfo(0x080b)).to.include({ keyType: 'rsa-pss', hash: 'sha512', saltLength: 64 })
     expect(schemeInfo(0x0807)).to.include({ keyType: 'ed25519', hash: null })
     expect(schemeInfo(0x0808)).to.include({ keyType: 'ed448', hash: null })
+    // draft-ietf-tls-mldsa: pure ML-DSA, one parameter set per codepoint.
+    expect(schemeInfo(0x0904)).to.include({ name: 'mldsa44', keyType: 'ml-dsa-44', hash: null })
+    expect(schemeInfo(0x0905)).to.include({ name: 'mldsa65', keyType: 'ml-dsa-65', hash: null })
+    expect(schemeInfo(0x0906)).to.include({ name: 'mldsa87', keyType: 'ml-dsa-87', hash: null })
+    expect(schemeMatchesKey(0x0905, 'ml-dsa-65')).to.equal(true)
+    expect(schemeMatchesKey(0x0905, 'ml-dsa-44')).to.equal(false)
+    expect(schemeMatchesKey(0x0906, 'ed25519')).to.equal(false)
+    expect(schemesForKey('ml-dsa-87')).to.deep.equal([0x0906])
     for (const c of TLS13_SCHEMES) {
       const s = schemeInfo(c)!
       if (s.saltLength !== undefined) expect(s.saltLength).to.equal({ sha256: 32, sha384: 48, sha512: 64 }[s.hash!])
