@@ -43,8 +43,9 @@ function seeds(): Uint8Array[] {
   const dir = new URL('../vectors/', import.meta.url)
   const out: Uint8Array[] = []
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
-    const j = JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as { valid?: { hex: string }[] }
-    for (const v of j.valid ?? []) out.push(hex(v.hex))
+    const j = JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as { valid?: { hex?: string }[] }
+    // Files of wire messages carry `hex`; key-material files (ml-dsa.json) do not.
+    for (const v of j.valid ?? []) if (typeof v.hex === 'string') out.push(hex(v.hex))
   }
   // A type 17 request with every known extension, so mutations reach each extension decoder.
   out.push(
