@@ -37,7 +37,7 @@ export interface ServerExtensionOptions {
   readonly announceOrigins?: boolean
   /** Advertise SETTINGS_HTTP_SERVER_CERT_AUTH even with no configured chains. Default: when any. */
   readonly serverCertAuth?: boolean
-  /** Default node:crypto. */
+  /** Default `defaultCrypto`: node:crypto, plus noble for ML-DSA where OpenSSL lacks it. */
   readonly provider?: CryptoProvider
   /** Largest client authenticator accepted. Default 65536. */
   readonly maxAuthenticatorBytes?: number
