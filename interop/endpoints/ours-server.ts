@@ -89,6 +89,8 @@ switch (sc.name) {
     const scheme = SCHEMES.find((x) => `scheme-${x.name}` === sc.name)
     if (scheme) {
       requests = [{ label: 'user', signatureAlgorithms: [scheme.code] }]
+      // The client presents the user of that key type's PKI: its CA is the anchor.
+      ext = { ...ext, trust: { anchors: [pki(scheme.keyType).ca], preset: 'frank' } }
       check = (o) => {
         const x = o[0]
         if (x?.kind !== 'identity') return `outcome ${x?.kind ?? 'none'}`
