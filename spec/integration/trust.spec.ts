@@ -164,6 +164,24 @@ describe('integration: trust decided once, visibly (issue 10)', function () {
     expect((await h2Request(bad, '/stranger')).body).to.equal('ok:')
   })
 
+  it('a route guard with no policy on a server with no trust answers 403 no-trust-anchors without asking', async () => {
+    const guard = requireIdentities({ needs: [{ label: 'user' }], timeoutMs: 3000 })
+    const server = createSecureServer({ key: pki.server.keyPem, cert: pki.server.chainPem }, async (req, res) => {
+      if (!(await guard(req, res))) return
+      res.end('ok')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const c = extensionClient((server.address() as AddressInfo).port, pki)
+    clients.push(c)
+    const asked: number[] = []
+    clientCerts(c)!.on('request', (info) => asked.push(info.id))
+    const r = await h2Request(c, '/')
+    expect(r.status).to.equal(403)
+    expect(JSON.parse(r.body).missing.map((m: { reason: string }) => m.reason)).to.deep.equal(['no-trust-anchors'])
+    expect(asked).to.deep.equal([])
+  })
+
   it("Fastify's secondaryIdentities holds trusted identities only", async () => {
     const app = Fastify({ http2: true, https: { key: pki.server.keyPem, cert: pki.server.chainPem } })
     await app.register(fastifySecondaryCerts, { policy: createCertificatePolicy({ anchors: [pki.caPem], preset: 'frank' }) })
