@@ -229,11 +229,13 @@ export class Gateway extends EventEmitter {
       if (this.draining) session.close()
       const ctl = sessionCerts(session)
       if (!ctl) return
+      // 'validated' counts every answer whose authenticator validated (RFC 9261); 'untrusted' the
+      // subset the gateway's anchors and preset (the server-level `trust`, issue 10) rejected.
       ctl.on('identity', (i: { label: string }) => this.metrics.identities.inc({ label: i.label, outcome: 'validated' }))
-      ctl.on('untrusted', (u: { label: string }) => this.metrics.identities.inc({ label: u.label, outcome: 'untrusted' }))
-      // Validated but not trusted by the server-level `trust` (issue 10): still a validated answer;
-      // the route's own policy decides, and its rejections count as 'untrusted' below.
-      ctl.on('untrusted', (e: { label: string }) => this.metrics.identities.inc({ label: e.label, outcome: 'validated' }))
+      ctl.on('untrusted', (u: { label: string }) => {
+        this.metrics.identities.inc({ label: u.label, outcome: 'validated' })
+        this.metrics.identities.inc({ label: u.label, outcome: 'untrusted' })
+      })
       ctl.on('declined', (label: string) => this.metrics.identities.inc({ label, outcome: 'declined' }))
       const peer = session.socket?.remoteAddress
       ctl.on('violation', (e: ProtocolError) => {

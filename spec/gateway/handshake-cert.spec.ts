@@ -85,5 +85,7 @@ describe('gateway: RFC 9440 Client-Cert for the TLS handshake certificate, and u
     expect(entry.identities).to.deep.equal([])
     const text = await gw.metrics.registry.metrics()
     expect(text).to.match(/h2sc_gateway_identities_total\{label="user",outcome="untrusted"\} 1/)
+    // Both answers validated as authenticators (RFC 9261) before the trust decision rejected them.
+    expect(text).to.match(/h2sc_gateway_identities_total\{label="user",outcome="validated"\} 1/)
   })
 })
