@@ -162,3 +162,7 @@ export {
   generateMlDsaKey,
 } from './crypto/ml-dsa.js'
 export type { MlDsaParams, MlDsaPrivateKey, MlDsaPrivateKeyForm } from './crypto/ml-dsa.js'
+export { Violation, describeViolation, violationCode } from './proto/violations.js'
+export type { ViolationRow, ViolationKey } from './proto/violations.js'
+export { attachedSecondaryCerts } from './binding/attach-server.js'
+export type { ResolvedServerOptions, ResolvedClientOptions } from './binding/options.js'

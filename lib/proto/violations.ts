@@ -1,4 +1,4 @@
-import { ProtocolError } from '../errors.js'
+import { Http2Code, ProtocolError } from '../errors.js'
 import type { ViolationName } from '../errors.js'
 import type { Codepoints } from '../config.js'
 
@@ -34,63 +34,63 @@ export type ViolationKey =
 export const Violation: Readonly<Record<ViolationKey, ViolationRow>> = {
   AUTHENTICATOR_REQUESTS_AT_SERVER: {
     name: 'authenticator-requests-at-server',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'server',
     section: 'CLIENT -00 §4.1.1',
     description: 'AUTHENTICATOR_REQUESTS received by a server',
   },
   AUTHENTICATOR_REQUESTS_ON_STREAM: {
     name: 'authenticator-requests-on-stream',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'client',
     section: 'CLIENT -00 §4.1.1',
     description: 'AUTHENTICATOR_REQUESTS on a stream other than 0',
   },
   AUTHENTICATOR_REQUESTS_MALFORMED: {
     name: 'authenticator-requests-malformed',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'client',
     section: 'CLIENT -00 §4.1, §4.1.1',
     description: 'AUTHENTICATOR_REQUESTS empty, or a request in it malformed or reusing a context',
   },
   TOO_MANY_OUTSTANDING: {
     name: 'too-many-outstanding-requests',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'client',
     section: 'CLIENT -00 §4.1.4',
     description: 'outstanding requests would exceed SETTINGS_HTTP_CLIENT_CERT_AUTH',
   },
   BEFORE_NEGOTIATION: {
     name: 'frame-before-negotiation',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'either',
     section: 'CLIENT -00 §3.1, §4.2; SERVER -02 §3.1',
     description: 'extension frame before both endpoints advertised the setting',
   },
   UNSOLICITED_CLIENT_CERTIFICATE: {
     name: 'unsolicited-client-certificate',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'server',
     section: 'CLIENT -00 §4.2',
     description: 'CLIENT_CERTIFICATE with no outstanding request',
   },
   CERTIFICATE_ON_STREAM: {
     name: 'certificate-on-stream',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'either',
     section: 'SERVER -02 §5.1; CLIENT -00 §4.2',
     description: 'SERVER_CERTIFICATE or CLIENT_CERTIFICATE on a stream other than 0',
   },
   SERVER_CERTIFICATE_FROM_CLIENT: {
     name: 'server-certificate-from-client',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'server',
     section: 'SERVER -02 §3.2',
     description: 'SERVER_CERTIFICATE sent by a client (split mode)',
   },
   CLIENT_CERTIFICATE_FROM_SERVER: {
     name: 'client-certificate-from-server',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'client',
     section: 'CLIENT -00 §4.2 (our split-mode frame)',
     description: 'CLIENT_CERTIFICATE sent by a server',
@@ -104,14 +104,14 @@ export const Violation: Readonly<Record<ViolationKey, ViolationRow>> = {
   },
   CLIENT_AUTHENTICATOR_INVALID: {
     name: 'client-authenticator-invalid',
-    code: 0x1 /* PROTOCOL_ERROR */,
+    code: Http2Code.PROTOCOL_ERROR,
     detectedBy: 'server',
     section: 'CLIENT -00 §4.2.1 (no code defined; digest §2.4)',
     description: 'a CLIENT_CERTIFICATE authenticator failed RFC 9261 validation',
   },
   FRAME_TOO_LARGE: {
     name: 'extension-frame-too-large',
-    code: 0x6 /* FRAME_SIZE_ERROR */,
+    code: Http2Code.FRAME_SIZE_ERROR,
     detectedBy: 'either',
     section: 'RFC 9113 §4.2',
     description: 'extension frame larger than our SETTINGS_MAX_FRAME_SIZE or authenticator limit',
@@ -140,22 +140,8 @@ export function violationRow(name: ViolationName): ViolationRow {
   throw new Error(`unknown violation ${name}`)
 }
 
-const HTTP2_CODE_NAMES: Readonly<Record<number, string>> = {
-  0x0: 'NO_ERROR',
-  0x1: 'PROTOCOL_ERROR',
-  0x2: 'INTERNAL_ERROR',
-  0x3: 'FLOW_CONTROL_ERROR',
-  0x4: 'SETTINGS_TIMEOUT',
-  0x5: 'STREAM_CLOSED',
-  0x6: 'FRAME_SIZE_ERROR',
-  0x7: 'REFUSED_STREAM',
-  0x8: 'CANCEL',
-  0x9: 'COMPRESSION_ERROR',
-  0xa: 'CONNECT_ERROR',
-  0xb: 'ENHANCE_YOUR_CALM',
-  0xc: 'INADEQUATE_SECURITY',
-  0xd: 'HTTP_1_1_REQUIRED',
-}
+/** RFC 9113 §7 names by code (the default SERVER_CERTIFICATE_INVALID codepoint included). */
+const HTTP2_CODE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(Http2Code).map(([name, code]) => [code, name]))
 
 /**
  * One line for a ProtocolError: the row's name, the HTTP/2 code (RFC 9113 §7 name when it has
@@ -164,8 +150,9 @@ const HTTP2_CODE_NAMES: Readonly<Record<number, string>> = {
 export function describeViolation(error: ProtocolError, codepoints?: Codepoints): string {
   const row = Object.values(Violation).find((r) => r.name === error.violation)
   const codeName =
-    HTTP2_CODE_NAMES[error.http2Code] ??
-    (codepoints && error.http2Code === codepoints.errorServerCertificateInvalid ? 'SERVER_CERTIFICATE_INVALID' : 'code')
+    (codepoints && error.http2Code === codepoints.errorServerCertificateInvalid ? 'SERVER_CERTIFICATE_INVALID' : undefined) ??
+    HTTP2_CODE_NAMES.get(error.http2Code) ??
+    'code'
   const who = error.remote ? 'reported by the peer' : 'detected here'
   return `protocol violation ${error.violation} (${codeName} 0x${error.http2Code.toString(16)}, ${row?.section ?? 'no section'}), ${who}: ${error.message}`
 }
