@@ -7,7 +7,6 @@
 import { appendFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { X509Certificate } from 'node:crypto'
 import { basename } from 'node:path'
-import { parseArgs } from 'node:util'
 import type http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { createSecureServer, sessionCerts } from '../binding/attach-server.js'
@@ -33,8 +32,6 @@ import { ArgumentError, CliError, bool, commandHelp, intFlag, list, parseCommand
 import type { CommandSpec, ParsedArgs } from './args.js'
 import { readCaFile, readCredentialFiles } from './files.js'
 import { describeRole, purposeRequest } from './roles.js'
-import { formatResults, runConformanceClient, runConformanceServer } from '../conformance/conformance.js'
-import type { ConformanceResult } from '../conformance/conformance.js'
 
 
 const FRAME_NAMES: Record<number, string> = { 0xf8: 'SERVER_CERTIFICATE', 0xf9: 'AUTHENTICATOR_REQUESTS', 0xfa: 'CLIENT_CERTIFICATE' }
@@ -793,30 +790,6 @@ async function inspectInput(args: readonly string[]): Promise<Uint8Array> {
   throw new ArgumentError(`inspect input is not a file and not hex: ${r.error}`)
 }
 
-const conformanceCommand: CommandSpec = {
-  name: 'conformance',
-  summary: 'run the conformance checks against a server (server URL) or a client (client --port P)',
-  synopsis: [
-    'server URL [--ca FILE] [--servername HOST] [--path PATH] [--timeout-ms N] [--json]',
-    'client --port N --cert FILE --key FILE [--server-cert FILE --server-key FILE] [--timeout-ms N] [--json]',
-  ],
-  flags: [
-    { name: 'ca', type: 'string', value: 'FILE', help: 'server mode: CA of the server under test, PEM' },
-    { name: 'servername', type: 'string', value: 'HOST', help: 'server mode: TLS SNI to send' },
-    { name: 'path', type: 'string', value: 'PATH', help: 'server mode: path that makes the server ask for certificates (default /whoami)' },
-    { name: 'port', type: 'string', value: 'N', help: 'client mode: port to listen on (default 8443)' },
-    { name: 'cert', type: 'string', value: 'FILE', help: 'client mode: TLS certificate of the test server, PEM' },
-    { name: 'key', type: 'string', value: 'FILE', help: 'client mode: key of --cert, PEM' },
-    { name: 'server-cert', type: 'string', value: 'FILE', help: 'client mode: secondary server certificate to send, PEM' },
-    { name: 'server-key', type: 'string', value: 'FILE', help: 'client mode: key of --server-cert, PEM' },
-    { name: 'timeout-ms', type: 'string', value: 'N', help: 'per-check timeout (default 3000)' },
-    { name: 'json', type: 'boolean', help: 'print the results as JSON' },
-  ],
-  notes: ['Exit status: 0 when no check fails, 1 otherwise.'],
-  parse: 'raw',
-  run: (_a, raw) => conformance(raw),
-}
-
 /** A subcommand implemented elsewhere and loaded only when used; its help comes from there. */
 function external(name: string, summary: string, synopsisLines: string[], load: () => Promise<{ run(args: string[]): Promise<number>; usage: string }>): CommandSpec {
   return {
@@ -847,6 +820,17 @@ const sidecarCommand = external(
   async () => {
     const m = await import('../sidecar/cli.js')
     return { run: m.runSidecar, usage: m.SIDECAR_USAGE }
+  },
+)
+
+// Issue 11: the conformance tester (lib/conformance, lib/cli/conformance.ts); loaded only when used.
+const conformanceCommand = external(
+  'conformance',
+  'conformance tester: list the checks, test a server (server URL) or a client (client --port P)',
+  ['list [--json]', 'server URL [--ca F] [--cred LABEL:CERT:KEY]... [--only a,b] [--skip a,b] [--json] [--junit FILE]', "client --port P --cert F --key F [--exec 'CMD {port} {url}'] [--json] [--junit FILE]"],
+  async () => {
+    const m = await import('./conformance.js')
+    return { run: (args: string[]) => m.conformanceCommand(args), usage: m.CONFORMANCE_USAGE }
   },
 )
 
@@ -907,44 +891,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `h2sc conformance server|client ...` (the conformance harness). */
-async function conformance(rest: readonly string[]): Promise<number> {
-  type Result = ConformanceResult
-  const mod = { runConformanceServer, runConformanceClient, formatResults }
-  const [mode, ...args] = rest as string[]
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ca: { type: 'string' }, servername: { type: 'string' }, path: { type: 'string' }, port: { type: 'string' },
-      cert: { type: 'string' }, key: { type: 'string' }, 'server-cert': { type: 'string' }, 'server-key': { type: 'string' },
-      'timeout-ms': { type: 'string' }, json: { type: 'boolean' },
-    },
-    strict: true,
-  })
-  const timeoutMs = Number(values['timeout-ms'] ?? 3000)
-  let results: Result[]
-  if (mode === 'server') {
-    const url = positionals[0]
-    if (!url) throw new CliError('usage: h2sc conformance server URL [--ca F] [--servername H] [--path /whoami] [--timeout-ms N] [--json]')
-    results = await mod.runConformanceServer(url, {
-      ...(values.ca ? { ca: readText(values.ca, 'CA') } : {}),
-      ...(values.servername ? { servername: values.servername } : {}),
-      ...(values.path ? { requestPath: values.path } : {}),
-      timeoutMs,
-    })
-  } else if (mode === 'client') {
-    if (!values.cert || !values.key) throw new CliError('usage: h2sc conformance client --port P --cert F --key F [--server-cert F --server-key F] [--timeout-ms N] [--json]')
-    results = await mod.runConformanceClient(intArg(values.port, 'port', 8443), {
-      cert: readText(values.cert, 'certificate'),
-      key: readText(values.key, 'key'),
-      ...(values['server-cert'] && values['server-key'] ? { serverCredential: { cert: readText(values['server-cert'], 'server certificate'), key: readText(values['server-key'], 'server key') } } : {}),
-      timeoutMs,
-      onListening: (p: number) => process.stderr.write(`listening on https://127.0.0.1:${p} — connect the client under test once per check\n`),
-    })
-  } else {
-    throw new CliError('usage: h2sc conformance server URL ... | h2sc conformance client --port P ...')
-  }
-  process.stdout.write((values.json ? JSON.stringify(results, null, 2) : mod.formatResults(results)) + '\n')
-  return results.some((r) => r.result === 'fail') ? 1 : 0
-}

@@ -6,15 +6,16 @@ import { expect } from 'chai'
 import type http2 from 'node:http2'
 import { createSecureServer, sessionCerts } from '../../lib/server.js'
 import { connect } from '../../lib/client.js'
-import { CLIENT_CHECK_NAMES, SERVER_CHECK_NAMES, formatResults, runConformanceClient, runConformanceServer } from '../../lib/conformance/conformance.js'
-import type { ConformanceResult } from '../../lib/conformance/conformance.js'
+import { CLIENT_CHECK_NAMES, SERVER_CHECK_NAMES, formatResults, runConformanceClient, runConformanceServer } from '../../lib/conformance/index.js'
+import type { ConformanceResult } from '../../lib/conformance/index.js'
 import { testPki } from '../support/pki.js'
 import { closeServer, listen, trackSessions } from '../../interop/support/h2.js'
 
 function expectAllPass(results: readonly ConformanceResult[], names: readonly { check: string }[]): void {
   expect(results.map((r) => r.check)).to.deep.equal(names.map((n) => n.check))
   for (const r of results) expect(r.section, r.check).to.match(/§/)
-  const failed = results.filter((r) => r.result !== 'pass')
+  // Our server offers every TLS 1.3 scheme, so no tester key has a scheme it did not offer.
+  const failed = results.filter((r) => r.result !== 'pass' && !(r.check === 'scheme-not-offered' && r.result === 'skipped'))
   expect(failed, formatResults(results)).to.deep.equal([])
 }
 
@@ -90,7 +91,7 @@ describe('integration/conformance', function () {
         const s = connect(`https://127.0.0.1:${port}`, {
           ca: pki.caPem,
           servername: 'localhost',
-          secondaryCerts: { credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }], credentialLimit: 1 },
+          secondaryCerts: { credentials: [{ label: 'user', cert: pki.user.chainPem, key: pki.user.keyPem }], credentialLimit: 2 },
         })
         s.on('error', () => {})
         await new Promise<void>((resolve) => {
