@@ -11,14 +11,16 @@ import type { Codepoints } from '../config.js'
 import { countResults, formatResult, listChecks, runConformanceClient, runConformanceServer, toJUnit } from '../conformance/index.js'
 import type { ConformanceResult, PemCredential } from '../conformance/index.js'
 
-export const CONFORMANCE_USAGE: string = `usage:
-  h2sc conformance list [--json]
-  h2sc conformance server URL [--ca F] [--cred LABEL:CERT:KEY]... [--only a,b] [--skip a,b]
-                          [--servername H] [--path /whoami] [--json] [--junit FILE]
-  h2sc conformance client --port P --cert F --key F [--exec 'CMD … {port} … {url}']
-                          [--server-cert F --server-key F] [--only a,b] [--skip a,b] [--json] [--junit FILE]
-  common: [--mode split|shared] [--codepoint NAME=VALUE]... [--timeout-ms N]
-  codepoint names: ${Object.keys(DEFAULT_CODEPOINTS).join(', ')}`
+export const CONFORMANCE_USAGE: string = `usage: h2sc conformance list [--json]
+       h2sc conformance server URL [--ca F] [--cred LABEL:CERT:KEY]... [--only a,b] [--skip a,b]
+                               [--servername H] [--path /whoami] [--json] [--junit FILE]
+       h2sc conformance client --port P --cert F --key F [--exec 'CMD … {port} … {url}']
+                               [--server-cert F --server-key F] [--only a,b] [--skip a,b]
+                               [--json] [--junit FILE]
+  common flags: [--mode split|shared] [--codepoint NAME=VALUE]... [--timeout-ms N]
+  codepoint names: ${Object.keys(DEFAULT_CODEPOINTS).slice(0, 3).join(', ')},
+                   ${Object.keys(DEFAULT_CODEPOINTS).slice(3).join(', ')}
+  exit status: 0 when no check fails, 1 when one does, 2 on a usage error`
 
 class UsageFault extends Error {}
 
