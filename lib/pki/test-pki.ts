@@ -651,8 +651,33 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       notAfter: leafNotAfter,
       ...o2,
     })
+  // An ML-DSA TLS certificate is of no use on Node 20 (OpenSSL 3.0 cannot sign the handshake
+  // with it), so for the ML-DSA types the TLS server leaf is P-256 under its own P-256 root, and
+  // caPem carries both roots; everything carried in exported authenticators stays ML-DSA.
+  const tlsRoot = isMlDsaKeyType(keyType)
+    ? await issueCertificate({
+        subject: `CN=h2sc Test TLS Root CA (p256 for ${keyType}) ${name}, ${o}`,
+        keyType: 'p256',
+        basicConstraints: { ca: true },
+        keyUsage: ['keyCertSign', 'cRLSign'],
+        notBefore,
+        notAfter: caNotAfter,
+      })
+    : undefined
+  const tlsLeaf = (o2: Omit<IssueCertificateOptions, 'issuer' | 'keyType'>): Promise<TestCredential> =>
+    tlsRoot
+      ? issueCertificate({
+          issuer: tlsRoot,
+          keyType: 'p256',
+          keyUsage: ['digitalSignature'],
+          basicConstraints: { ca: false },
+          notBefore,
+          notAfter: leafNotAfter,
+          ...o2,
+        })
+      : leaf(o2)
   const [server, device, user, origin2] = await Promise.all([
-    leaf({
+    tlsLeaf({
       subject: `CN=localhost, ${o}`,
       dnsNames: ['localhost'],
       ipAddresses: ['127.0.0.1'],
@@ -676,7 +701,8 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       extKeyUsage: [EKU.serverAuth],
     }),
   ])
-  return { keyType, name, root, intermediate, server, device, user, origin2, caPem: root.certPem }
+  const caPem = tlsRoot ? root.certPem + tlsRoot.certPem : root.certPem
+  return { keyType, name, root, intermediate, server, device, user, origin2, caPem }
 }
 
 /**
