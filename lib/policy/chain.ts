@@ -10,7 +10,7 @@
  *    §7.1, simplified: case-folded, whitespace-collapsed string values) and its signature
  *    verifies with the next one's public key (node `X509Certificate.verify`, so every key type
  *    OpenSSL knows: ECDSA, RSA, RSASSA-PSS, Ed25519, Ed448; ML-DSA-44/65/87 signatures of
- *    RFC 9881 through `crypto/ml-dsa.ts`, since OpenSSL 3.0 has none). The rest of the chain may be in
+ *    RFC 9881 through `ml-dsa-signature.ts`, since OpenSSL 3.0 has none). The rest of the chain may be in
  *    any order, hold unrelated certificates, or include the anchor. Anchors are tried before
  *    chain certificates; a certificate never appears twice in a path (loop protection); paths
  *    are at most `maxPathLength` certificates; at most `maxSignatureChecks` signatures are
@@ -42,7 +42,7 @@
  * first complete path is reported (anchors are preferred, so that is usually the expected one).
  */
 import { PolicyRejectedError, UsageError } from '../errors.js'
-import { verifyMlDsaCertificateSignature } from '../crypto/ml-dsa.js'
+import { verifyMlDsaCertificateSignature } from './ml-dsa-signature.js'
 import { nameConstraintViolation } from './name-constraints.js'
 import { EkuOid, ExtensionOid, bytesEqual, parseCertificate, pemCertificates } from './parsed-cert.js'
 import type { ParsedCert } from './parsed-cert.js'

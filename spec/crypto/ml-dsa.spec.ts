@@ -11,8 +11,9 @@ import {
   mlDsaByOid,
   mlDsaSign,
   mlDsaVerify,
-  verifyMlDsaCertificateSignature,
+  verifyMlDsaCertificateSignature as verifyInCrypto,
 } from '../../lib/crypto/ml-dsa.js'
+import { verifyMlDsaCertificateSignature as verifyInPolicy } from '../../lib/policy/ml-dsa-signature.js'
 import { defaultCrypto } from '../../lib/crypto/default-provider.js'
 import { createNodeProvider, nodeCrypto, opensslMlDsa } from '../../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
@@ -134,7 +135,11 @@ describe('crypto/ml-dsa', function () {
   })
 
   describe('certificate signatures (RFC 9881 §3)', () => {
-    it('verifies an ML-DSA chain, refuses a tampered certificate, leaves classical ones to node', async () => {
+    for (const [where, verifyMlDsaCertificateSignature] of [
+      ['crypto/ml-dsa', verifyInCrypto],
+      ['policy/ml-dsa-signature', verifyInPolicy],
+    ] as const)
+    it(`${where}: verifies an ML-DSA chain, refuses a tampered certificate, leaves classical ones to node`, async () => {
       const pki = await testPki('mldsa44')
       const spki = (der: Uint8Array): Uint8Array => decodeCertFields(der).spkiDer
       expect(verifyMlDsaCertificateSignature(pki.user.certDer, spki(pki.intermediate.certDer))).to.equal(true)
