@@ -76,7 +76,7 @@ function startServe(args: readonly string[], children: ChildProcess[]): Promise<
     children.push(child)
     let out = ''
     let err = ''
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20000)
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60000)
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString()
       const m = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(out)
