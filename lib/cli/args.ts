@@ -93,7 +93,9 @@ function positionalWord(p: PositionalSpec): string {
 
 /** The synopsis lines of a command: `h2sc serve --cert FILE ... [--port N]`. */
 export function synopsis(c: CommandSpec): string[] {
-  if (c.synopsis) return c.synopsis.map((s) => `h2sc ${c.name} ${s}`)
+  // Spaces inside one [...] group become no-break spaces so wrapping keeps the group whole.
+  const keep = (line: string): string => line.replace(/\[[^\][]*\]/g, (g) => g.replace(/ /g, NBSP))
+  if (c.synopsis) return c.synopsis.map((s) => keep(`h2sc ${c.name} ${s}`))
   // A no-break space keeps `[--flag VALUE]` together when the line is wrapped.
   const words = [
     ...(c.positionals ?? []).map(positionalWord),
