@@ -33,7 +33,7 @@ interface Claims {
 }
 
 describe('gateway: signed identity assertion (compact JWS) with the key as a JWKS on the admin listener', function () {
-  this.timeout(20000)
+  this.timeout(60000)
   let pki: TestPki
   let backend: Backend
   let gw: Gateway

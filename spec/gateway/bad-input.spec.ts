@@ -35,7 +35,7 @@ function h1(port: number, path: string): Promise<number> {
 }
 
 describe('gateway and sidecar listeners: bad input ends only that connection', function () {
-  this.timeout(30000)
+  this.timeout(90000)
   let pki: TestPki
   let backend: Backend
   let gw: Gateway

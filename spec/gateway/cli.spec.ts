@@ -42,7 +42,7 @@ function peerSubject(port: number, ca: string, servername: string): Promise<stri
 }
 
 describe('h2sc gateway / h2sc sidecar as processes', function () {
-  this.timeout(60000)
+  this.timeout(180000)
   let pki: TestPki
   let dir: string
   let backend: Backend

@@ -9,7 +9,7 @@ import { deviceUserClient, fetchH2, gatewayPki, header, plainClient, startBacken
 import type { Backend, Echo } from './support/harness.js'
 
 describe('gateway: device + user through the gateway to a Python backend', function () {
-  this.timeout(20000)
+  this.timeout(60000)
   let pki: TestPki
   let backend: Backend
   let gw: Gateway | undefined

@@ -15,7 +15,7 @@ import { deviceUserClient, fetchH2, gatewayPki } from './support/harness.js'
 const SOURCE = fileURLToPath(new URL('../../examples/gateway/backend.go', import.meta.url))
 
 describe('gateway: the README Go backend (examples/gateway/backend.go) reads the forwarded identities', function () {
-  this.timeout(120000)
+  this.timeout(360000)
   let dir: string
   let child: ChildProcess | undefined
   let gw: Gateway | undefined

@@ -9,7 +9,7 @@ import { fetchH2, gatewayPki, header, startBackend } from './support/harness.js'
 import type { Backend, Echo } from './support/harness.js'
 
 describe('gateway: RFC 9440 Client-Cert for the TLS handshake certificate, and untrusted identities', function () {
-  this.timeout(20000)
+  this.timeout(60000)
   let pki: TestPki
   let stranger: TestPki
   let backend: Backend

@@ -40,7 +40,7 @@ async function waitFor(f: () => boolean, ms: number): Promise<void> {
 }
 
 describe('gateway scale-out: --workers and an L4 (TCP passthrough) balancer', function () {
-  this.timeout(60000)
+  this.timeout(180000)
   let pki: TestPki
   let dir: string
   let backend: Backend

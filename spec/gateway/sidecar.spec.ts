@@ -36,7 +36,7 @@ function h1(port: number, path: string, opts: { method?: string; body?: Buffer }
 }
 
 describe('sidecar: HTTP/1.1 and h2c in, one authenticated HTTP/2 connection out', function () {
-  this.timeout(20000)
+  this.timeout(60000)
   let pki: TestPki
   let backend: Backend
   let gw: Gateway

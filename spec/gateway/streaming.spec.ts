@@ -63,7 +63,7 @@ function lineReader(child: ChildProcess): (re: RegExp) => Promise<string> {
   })
   return (re) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`probe: no ${String(re)}`)), 20000)
+      const timer = setTimeout(() => reject(new Error(`probe: no ${String(re)}`)), 60000)
       const check = (): void => {
         const k = lines.findIndex((l) => re.test(l))
         if (k >= 0) {
@@ -76,7 +76,7 @@ function lineReader(child: ChildProcess): (re: RegExp) => Promise<string> {
 }
 
 describe('gateway: streaming bodies and upstream kinds', function () {
-  this.timeout(30000)
+  this.timeout(90000)
   let pki: TestPki
   let backend: Backend
   let gw: Gateway | undefined
@@ -126,9 +126,11 @@ describe('gateway: streaming bodies and upstream kinds', function () {
     sessions.push(s)
     expect((await fetchH2(s, '/warm')).status).to.equal(200)
     const measure = async <T>(f: () => Promise<T>): Promise<{ value: T; peak: number }> => {
+      if (!probe.stdin!.writable) throw new Error('probe gone')
       probe.stdin!.write('mark\n')
       await next(/^marked$/)
       const value = await f()
+      if (!probe.stdin!.writable) throw new Error('probe gone')
       probe.stdin!.write('report\n')
       return { value, peak: (JSON.parse(await next(/^\{"peak"/)) as { peak: number }).peak }
     }

@@ -8,7 +8,7 @@ import { deviceUserClient, fetchH2, gatewayPki, startBackend } from './support/h
 import type { Backend } from './support/harness.js'
 
 describe('gateway: a client that breaks the protocol', function () {
-  this.timeout(20000)
+  this.timeout(60000)
   let pki: TestPki
   let backend: Backend
   let gw: Gateway

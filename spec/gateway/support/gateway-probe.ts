@@ -3,7 +3,7 @@
  * run with `node --expose-gc --import tsx gateway-probe.ts DIR UPSTREAM`, where DIR holds a
  * written test PKI. Prints `listening on PORT`; then on stdin, `mark` starts a measurement and
  * `report` prints `{"peak": bytes}`: the largest heapUsed + arrayBuffers, each sampled right after
- * a full GC every 100 ms, above the value at `mark`.
+ * a full GC every 250 ms, above the value at `mark`.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -37,7 +37,7 @@ let sampling = false
 const sample = async (): Promise<void> => {
   while (sampling) {
     peak = Math.max(peak, (await retained()) - base)
-    await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, 250))
   }
 }
 const { port } = await gw.listen()

@@ -34,7 +34,7 @@ export async function startBackend(): Promise<Backend> {
   const child = spawn('python3', [BACKEND_PY], { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     let buf = ''
-    const timer = setTimeout(() => reject(new Error('backend did not start')), 8000)
+    const timer = setTimeout(() => reject(new Error('backend did not start')), 30000)
     child.stdout!.on('data', (c: Buffer) => {
       buf += c.toString()
       const m = /listening on (\d+)/.exec(buf)

@@ -38,7 +38,7 @@ export function startH2sc(args: string[]): H2scProcess {
   return {
     child,
     lines,
-    line(re, ms = 20000) {
+    line(re, ms = 60000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no line ${String(re)} in time; stdout: ${lines.join(' | ')}; stderr: ${err}`)), ms)
         const check = (): void => {
