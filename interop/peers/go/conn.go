@@ -60,6 +60,12 @@ func newH2conn(c net.Conn) *h2conn {
 // step reads and handles one frame.
 func (h *h2conn) step() error {
 	f, err := h.fr.ReadFrame()
+	if err == http2.ErrFrameTooLarge {
+		// RFC 9113 §4.2: a frame above our SETTINGS_MAX_FRAME_SIZE is a connection error of type
+		// FRAME_SIZE_ERROR; say so with a GOAWAY before closing (the Framer only reports it).
+		h.fr.WriteGoAway(0, http2.ErrCodeFrameSize, []byte("frame larger than SETTINGS_MAX_FRAME_SIZE"))
+		return err
+	}
 	if err != nil {
 		return err
 	}
