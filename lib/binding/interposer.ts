@@ -145,32 +145,17 @@ export class FrameInterposer extends Duplex {
     if (options.role !== 'client' && options.role !== 'server') throw new UsageError(`unknown role ${String(options.role)}`)
     const max = options.maxInboundExtensionFrameBytes
     if (!Number.isSafeInteger(max) || max < 0) throw new UsageError('maxInboundExtensionFrameBytes must be a non-negative integer')
-    const types = new Set(options.extensionFrameTypes)
-    for (const t of types) checkExtensionType(t)
+    for (const t of options.extensionFrameTypes) checkExtensionType(t)
     this.role = options.role
     this.tlsSocket = tlsSocket
     this.maxInbound = max
-    const sink: FrameSplitterSink = {
-      passThrough: (bytes) => this.deliver(bytes),
-      extracted: (h, payload) =>
-        h.type === H2FrameType.GOAWAY ? this.onPeerGoaway(h, payload) : this.deliver(() => this.emitSafely('extensionFrame', frameEvent(h, payload))),
-      oversized: (h) => {
-        if (h.type === H2FrameType.GOAWAY) return // passed through as it is
-        // Over our advertised max frame size nghttp2 sends GOAWAY(FRAME_SIZE_ERROR) itself.
-        if (h.length > this.tracker.localMaxFrameSize) return
-        this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length })
-      },
-      observed: (h, payload) => {
-        if (h.type === H2FrameType.SETTINGS) this.deliver(() => this.onPeerSettings(h, payload))
-        else this.onHeaderBlockEnd()
-      },
-    }
-    this.splitter = new FrameSplitter(sink, {
+    this.splitter = new FrameSplitter(new SplitterSink(this), {
       expectPreface: options.role === 'server',
-      // GOAWAY is taken out too, reported, then handed on (see onPeerGoaway).
-      extractTypes: new Set([...types, H2FrameType.GOAWAY]),
+      // GOAWAY is taken out too, reported, then handed on (see onPeerGoaway). The set is shared
+      // by every connection with the same types (per-connection memory, issue 9 item 10).
+      extractTypes: sharedTypeSet(options.extensionFrameTypes, H2FrameType.GOAWAY),
       maxExtractBytes: Math.min(max, MIN_MAX_FRAME_SIZE),
-      observeTypes: new Set([H2FrameType.SETTINGS]),
+      observeTypes: OBSERVED_TYPES,
       observeHeaderBlockEnds: options.role === 'client',
     })
     if (options.appendToFirstSettings !== undefined && options.appendToFirstSettings.length > 0) {
@@ -178,10 +163,12 @@ export class FrameInterposer extends Duplex {
       this.appender = new FirstSettingsAppender(options.appendToFirstSettings)
     }
     this.tracker = new FrameBoundaryTracker(options.role === 'client')
-    tlsSocket.on('data', this.onTlsData)
-    tlsSocket.on('end', this.onTlsEnd)
-    tlsSocket.on('error', this.onTlsError)
-    tlsSocket.on('close', this.onTlsClose)
+    // Listeners shared by every connection: the interposer is found through the socket.
+    ;(tlsSocket as unknown as Record<symbol, unknown>)[kInterposer] = this
+    tlsSocket.on('data', onTlsData)
+    tlsSocket.on('end', onTlsEnd)
+    tlsSocket.on('error', onTlsError)
+    tlsSocket.on('close', onTlsClose)
     if (tlsSocket.destroyed) process.nextTick(() => this.destroy())
   }
 
@@ -278,7 +265,7 @@ export class FrameInterposer extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeChunks([chunk], callback)
+    this.writeChunks(chunk, callback)
   }
 
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
@@ -298,16 +285,16 @@ export class FrameInterposer extends Duplex {
       return
     }
     this.finalCallback = callback
-    tls.once('finish', this.onTlsFinish)
+    tls.once('finish', onTlsFinish)
     if (!tls.writableEnded) tls.end()
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
     const tls = this.tlsSocket
-    tls.removeListener('data', this.onTlsData)
-    tls.removeListener('drain', this.onTlsDrain)
-    tls.removeListener('finish', this.onTlsFinish)
+    tls.removeListener('data', onTlsData)
+    tls.removeListener('drain', onTlsDrain)
+    tls.removeListener('finish', onTlsFinish)
     this.queue.length = 0
     if (this.isGoawayWritten && !tls.destroyed) {
       // Let the GOAWAY leave: the TLS socket was ended; destroy it after the grace.
@@ -327,7 +314,8 @@ export class FrameInterposer extends Duplex {
     callback(error)
   }
 
-  private writeChunks(list: Buffer[], callback: (error?: Error | null) => void): void {
+  /** `chunks`: one chunk (`_write`, no array allocated) or several (`_writev`). */
+  private writeChunks(chunks: Buffer | Buffer[], callback: (error?: Error | null) => void): void {
     const tls = this.tlsSocket
     if (this.isGoawayWritten) {
       // RFC 9113 §5.4.1: nothing follows a connection-error GOAWAY.
@@ -338,10 +326,11 @@ export class FrameInterposer extends Duplex {
       callback(new ClosedError('TLS socket closed'))
       return
     }
+    let list = chunks
     if (this.appender !== undefined && !this.appender.hasRewritten) {
       let out: Buffer
       try {
-        out = this.appender.push(list.length === 1 ? list[0]! : Buffer.concat(list))
+        out = this.appender.push(!Array.isArray(list) ? list : list.length === 1 ? list[0]! : Buffer.concat(list))
       } catch (e) {
         callback(e as Error)
         return
@@ -350,40 +339,45 @@ export class FrameInterposer extends Duplex {
         callback()
         return
       }
-      list = [out]
+      list = out
     }
     tls.cork()
-    for (const chunk of list) {
-      if (this.isGoawayWritten) break
-      if (this.queue.length === 0 && this.pendingGoaway === undefined) {
-        this.tracker.push(chunk)
-        tls.write(chunk)
-        if (this.tracker.connectionError !== undefined) this.closeAfterConnectionError()
-        continue
-      }
-      // Frames are waiting: write them at the first boundary inside this chunk, if any.
-      const at = this.tracker.push(chunk)
-      if (at < 0) {
-        tls.write(chunk)
-        continue
-      }
-      if (at > 0) tls.write(at === chunk.length ? chunk : chunk.subarray(0, at))
-      this.flushQueue()
-      if (this.isGoawayWritten) break
-      if (at < chunk.length) tls.write(chunk.subarray(at))
-    }
+    if (!Array.isArray(list)) this.writeChunk(list)
+    else for (let i = 0; i < list.length && !this.isGoawayWritten; i++) this.writeChunk(list[i]!)
     if ((this.queue.length > 0 || this.pendingGoaway !== undefined) && this.tracker.canInsert) this.flushQueue()
     tls.uncork()
     if (this.tracker.connectionError !== undefined) this.closeAfterConnectionError()
     // RFC 9113 §4.2: never extract what exceeds the max frame size we advertised; nghttp2 must
     // see such a frame to answer FRAME_SIZE_ERROR.
-    this.splitter.maxExtractBytes = Math.min(this.maxInbound, this.tracker.localMaxFrameSize)
+    const maxExtract = Math.min(this.maxInbound, this.tracker.localMaxFrameSize)
+    if (maxExtract !== this.splitter.maxExtractBytes) this.splitter.maxExtractBytes = maxExtract
     if (tls.writableNeedDrain && !this.isGoawayWritten) {
       this.pendingWrite = callback
-      tls.once('drain', this.onTlsDrain)
+      tls.once('drain', onTlsDrain)
     } else {
       callback()
     }
+  }
+
+  /** One chunk of node:http2's, with queued frames inserted at its first boundary (corked). */
+  private writeChunk(chunk: Buffer): void {
+    const tls = this.tlsSocket
+    if (this.queue.length === 0 && this.pendingGoaway === undefined) {
+      this.tracker.push(chunk)
+      tls.write(chunk)
+      if (this.tracker.connectionError !== undefined) this.closeAfterConnectionError()
+      return
+    }
+    // Frames are waiting: write them at the first boundary inside this chunk, if any.
+    const at = this.tracker.push(chunk)
+    if (at < 0) {
+      tls.write(chunk)
+      return
+    }
+    if (at > 0) tls.write(at === chunk.length ? chunk : chunk.subarray(0, at))
+    this.flushQueue()
+    if (this.isGoawayWritten) return
+    if (at < chunk.length) tls.write(chunk.subarray(at))
   }
 
   /**
@@ -467,11 +461,12 @@ export class FrameInterposer extends Duplex {
   private scheduleDrain(): void {
     if (this.isDrainScheduled) return
     this.isDrainScheduled = true
-    process.nextTick(this.drainHeld)
+    process.nextTick(drainHeldOf, this)
   }
 
   /** One header block's worth per tick: everything up to the next boundary. */
-  private readonly drainHeld = (): void => {
+  /** @internal */
+  drainHeld(): void {
     this.isDrainScheduled = false
     this.heldSinceBoundary = false
     while (this.held.length > 0) {
@@ -509,34 +504,130 @@ export class FrameInterposer extends Duplex {
     }
   }
 
-  private readonly onTlsData = (chunk: Buffer): void => {
+  /** @internal TLS 'data' */
+  onTlsData(chunk: Buffer): void {
     if (this.destroyed) return
     this.splitter.push(chunk)
   }
 
-  private readonly onTlsEnd = (): void => {
+  /** @internal TLS 'end' */
+  onTlsEnd(): void {
     this.deliver(() => this.push(null))
   }
 
-  private readonly onTlsError = (error: Error): void => {
-    this.destroy(error)
-  }
-
-  private readonly onTlsClose = (): void => {
-    this.destroy()
-  }
-
-  private readonly onTlsDrain = (): void => {
+  /** @internal TLS 'drain' */
+  onTlsDrain(): void {
     const pending = this.pendingWrite
     this.pendingWrite = undefined
     if (pending) pending()
   }
 
-  private readonly onTlsFinish = (): void => {
+  /** @internal TLS 'finish' */
+  onTlsFinish(): void {
     const final = this.finalCallback
     this.finalCallback = undefined
     if (final) final()
   }
+
+  /** @internal splitter sink: bytes for node:http2 */
+  onPassThrough(bytes: Uint8Array): void {
+    this.deliver(bytes)
+  }
+
+  /** @internal splitter sink: an extension frame (or a GOAWAY) taken out */
+  onExtracted(h: FrameHeader, payload: Uint8Array): void {
+    if (h.type === H2FrameType.GOAWAY) this.onPeerGoaway(h, payload)
+    else this.deliver(() => this.emitSafely('extensionFrame', frameEvent(h, payload)))
+  }
+
+  /** @internal splitter sink: an extension frame too long to take out */
+  onOversized(h: FrameHeader): void {
+    if (h.type === H2FrameType.GOAWAY) return // passed through as it is
+    // Over our advertised max frame size nghttp2 sends GOAWAY(FRAME_SIZE_ERROR) itself.
+    if (h.length > this.tracker.localMaxFrameSize) return
+    this.emitSafely('extensionFrameTooLarge', { type: h.type, flags: h.flags, streamId: h.streamId, length: h.length })
+  }
+
+  /** @internal splitter sink: a SETTINGS frame or the end of a header block, passed through */
+  onObserved(h: FrameHeader, payload: Uint8Array): void {
+    if (h.type === H2FrameType.SETTINGS) this.deliver(() => this.onPeerSettings(h, payload))
+    else this.onHeaderBlockEnd()
+  }
+}
+
+/*
+ * Per-connection memory (issue 9 item 10): the TLS listeners, the splitter's sink and the
+ * held-back drain are shared functions, not closures made per connection; each finds its
+ * interposer through the socket (or the sink object).
+ */
+const kInterposer = Symbol('frameInterposer')
+
+function interposerOf(tls: unknown): FrameInterposer {
+  return (tls as Record<symbol, FrameInterposer>)[kInterposer]!
+}
+
+function onTlsData(this: TLSSocket, chunk: Buffer): void {
+  interposerOf(this).onTlsData(chunk)
+}
+
+function onTlsEnd(this: TLSSocket): void {
+  interposerOf(this).onTlsEnd()
+}
+
+function onTlsError(this: TLSSocket, error: Error): void {
+  interposerOf(this).destroy(error)
+}
+
+function onTlsClose(this: TLSSocket): void {
+  interposerOf(this).destroy()
+}
+
+function onTlsDrain(this: TLSSocket): void {
+  interposerOf(this).onTlsDrain()
+}
+
+function onTlsFinish(this: TLSSocket): void {
+  interposerOf(this).onTlsFinish()
+}
+
+function drainHeldOf(interposer: FrameInterposer): void {
+  interposer.drainHeld()
+}
+
+/** The splitter's sink: one small object per connection, methods on the prototype. */
+class SplitterSink implements FrameSplitterSink {
+  private readonly interposer: FrameInterposer
+  constructor(interposer: FrameInterposer) {
+    this.interposer = interposer
+  }
+  passThrough(bytes: Uint8Array): void {
+    this.interposer.onPassThrough(bytes)
+  }
+  extracted(h: FrameHeader, payload: Uint8Array): void {
+    this.interposer.onExtracted(h, payload)
+  }
+  oversized(h: FrameHeader): void {
+    this.interposer.onOversized(h)
+  }
+  observed(h: FrameHeader, payload: Uint8Array): void {
+    this.interposer.onObserved(h, payload)
+  }
+}
+
+const OBSERVED_TYPES: ReadonlySet<number> = new Set([H2FrameType.SETTINGS])
+
+/** Read-only type sets shared by every connection with the same types (few distinct ones). */
+const typeSets = new Map<string, ReadonlySet<number>>()
+
+function sharedTypeSet(types: Iterable<number>, extra: number): ReadonlySet<number> {
+  const list = [...types, extra].sort((a, b) => a - b)
+  const key = list.join(',')
+  let set = typeSets.get(key)
+  if (set === undefined) {
+    set = new Set(list)
+    if (typeSets.size < 64) typeSets.set(key, set)
+  }
+  return set
 }
 
 /** Separates held-back header blocks (see `FrameInterposer.onHeaderBlockEnd`). */

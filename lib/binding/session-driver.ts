@@ -60,27 +60,44 @@ export abstract class SessionDriver<A extends { readonly kind: string }, E exten
   protected readonly codepoints: Codepoints
   protected driverState: DriverState<A> | undefined
   private closedWith: Error | undefined
-  private readonly early: (() => void)[] = []
+  /** Steps that arrived before the state machine (created on the first one). */
+  private early: (() => void)[] | undefined
   private readonly ourTypes: ReadonlySet<number>
-  private readonly sentTypes = new Set<number>()
+  /** Extension frame types we sent (created on the first send). */
+  private sentTypes: Set<number> | undefined
 
   protected constructor(role: 'client' | 'server', interposer: FrameInterposer, codepoints: Codepoints) {
     super()
     this.role = role
     this.interposer = interposer
     this.codepoints = codepoints
-    this.ourTypes = new Set([codepoints.frameServerCertificate, codepoints.frameAuthenticatorRequests, codepoints.frameClientCertificate])
-    interposer.on('peerSettings', (entries: readonly SettingsEntry[]) => this.onPeerSettings(entries))
-    interposer.on('extensionFrame', (f: ExtensionFrame) => {
-      if (this.ourTypes.has(f.type)) this.onFrame(f.type, f.streamId, f.payload)
-    })
-    interposer.on('extensionFrameTooLarge', (h: OversizedExtensionFrame) => {
-      if (this.ourTypes.has(h.type)) this.feed(() => this.driverState!.onFrameTooLarge(h))
-    })
-    interposer.on('peerGoaway', (g: PeerGoaway) => this.onPeerGoaway(g))
+    this.ourTypes = ourTypeSet(codepoints)
+    // Listeners shared by every connection (per-connection memory, issue 9 item 10): each finds
+    // its driver through the interposer.
+    ;(interposer as unknown as Record<symbol, unknown>)[kDriver] = this
+    interposer.on('peerSettings', onPeerSettingsEvent)
+    interposer.on('extensionFrame', onExtensionFrameEvent)
+    interposer.on('extensionFrameTooLarge', onFrameTooLargeEvent)
+    interposer.on('peerGoaway', onPeerGoawayEvent)
     // After the HTTP/2 stack above saw the close too (it reads the facade on later ticks), so a
     // waiter that fails finds its stream already gone rather than writing into a dying one.
-    interposer.once('close', () => setImmediate(() => this.shutdown(new ClosedError('connection closed'))))
+    // ('close' is emitted once; shutdown() runs once.)
+    interposer.on('close', onCloseEvent)
+  }
+
+  /** @internal interposer 'extensionFrame' */
+  onExtensionFrame(f: ExtensionFrame): void {
+    if (this.ourTypes.has(f.type)) this.onFrame(f.type, f.streamId, f.payload)
+  }
+
+  /** @internal interposer 'extensionFrameTooLarge' */
+  onExtensionFrameTooLarge(h: OversizedExtensionFrame): void {
+    if (this.ourTypes.has(h.type)) this.feed(() => this.driverState!.onFrameTooLarge(h))
+  }
+
+  /** @internal interposer 'close' */
+  onInterposerClose(): void {
+    setImmediate(shutdownClosed, this as unknown as AnyDriver)
   }
 
   /** The error the session ended with (a ProtocolError for a violation), or undefined. */
@@ -115,13 +132,15 @@ export abstract class SessionDriver<A extends { readonly kind: string }, E exten
   /** Installs the state machine and feeds what arrived before it. */
   protected setState(state: DriverState<A>): void {
     this.driverState = state
-    for (const f of this.early.splice(0)) f()
+    const early = this.early
+    this.early = undefined
+    if (early !== undefined) for (const f of early) f()
   }
 
   private feed(step: () => A[]): void {
     if (this.closedWith instanceof ProtocolError) return
     if (this.driverState === undefined) {
-      this.early.push(() => this.feed(step))
+      ;(this.early ??= []).push(() => this.feed(step))
       return
     }
     this.run(step())
@@ -165,7 +184,7 @@ export abstract class SessionDriver<A extends { readonly kind: string }, E exten
     publish('frame', { role: this.role, dir: 'out', type, streamId: 0, bytes: payload.length })
     try {
       this.interposer.sendExtensionFrame(type, 0, 0, payload)
-      this.sentTypes.add(type)
+      ;(this.sentTypes ??= new Set()).add(type)
     } catch (e) {
       // Frame too large for the peer, or the connection is closing: the connection is unaffected.
       publish('error', { role: this.role, error: e })
@@ -199,9 +218,10 @@ export abstract class SessionDriver<A extends { readonly kind: string }, E exten
     ;(this as unknown as EventEmitter).emit(event, ...args)
   }
 
-  private onPeerGoaway(g: PeerGoaway): void {
+  /** @internal interposer 'peerGoaway' */
+  onPeerGoaway(g: PeerGoaway): void {
     if (g.errorCode === 0 || this.closedWith !== undefined) return
-    const name = this.remoteViolation(this.sentTypes)
+    const name = this.remoteViolation(this.sentTypes ?? NO_TYPES)
     if (name === undefined) return
     this.violation(
       new ProtocolError(name, g.errorCode, `peer sent GOAWAY with code 0x${g.errorCode.toString(16)} after our extension frame`, {
@@ -209,4 +229,50 @@ export abstract class SessionDriver<A extends { readonly kind: string }, E exten
       }),
     )
   }
+}
+
+const kDriver = Symbol('sessionDriver')
+type AnyDriver = SessionDriver<{ readonly kind: string }, DriverEvents>
+
+function driverOf(interposer: unknown): AnyDriver {
+  return (interposer as Record<symbol, AnyDriver>)[kDriver]!
+}
+
+function onPeerSettingsEvent(this: FrameInterposer, entries: readonly SettingsEntry[]): void {
+  driverOf(this).onPeerSettings(entries)
+}
+
+function onExtensionFrameEvent(this: FrameInterposer, f: ExtensionFrame): void {
+  driverOf(this).onExtensionFrame(f)
+}
+
+function onFrameTooLargeEvent(this: FrameInterposer, h: OversizedExtensionFrame): void {
+  driverOf(this).onExtensionFrameTooLarge(h)
+}
+
+function onPeerGoawayEvent(this: FrameInterposer, g: PeerGoaway): void {
+  driverOf(this).onPeerGoaway(g)
+}
+
+function onCloseEvent(this: FrameInterposer): void {
+  driverOf(this).onInterposerClose()
+}
+
+function shutdownClosed(driver: AnyDriver): void {
+  ;(driver as unknown as { shutdown(error: Error): void }).shutdown(new ClosedError('connection closed'))
+}
+
+const NO_TYPES: ReadonlySet<number> = new Set()
+
+/** Our three frame types, one read-only set per codepoint assignment (few distinct ones). */
+const ourTypeSets = new Map<string, ReadonlySet<number>>()
+
+function ourTypeSet(cp: Codepoints): ReadonlySet<number> {
+  const key = `${cp.frameServerCertificate},${cp.frameAuthenticatorRequests},${cp.frameClientCertificate}`
+  let set = ourTypeSets.get(key)
+  if (set === undefined) {
+    set = new Set([cp.frameServerCertificate, cp.frameAuthenticatorRequests, cp.frameClientCertificate])
+    if (ourTypeSets.size < 64) ourTypeSets.set(key, set)
+  }
+  return set
 }

@@ -74,6 +74,7 @@ const D = { PASS: 0, EXTRACT: 1, OBSERVE: 2, OVERSIZED: 3 } as const
 type Disposition = (typeof D)[keyof typeof D]
 
 const EMPTY = new Uint8Array(0)
+const NO_TYPES: ReadonlySet<number> = new Set()
 
 /**
  * Splits an inbound HTTP/2 byte stream: frames of `extractTypes` go to `sink.extracted`, all other
@@ -88,8 +89,8 @@ export class FrameSplitter {
   private maxExtractValue: number
   private readonly maxObserveBytes: number
   private prefaceLeft: number
-  /** Held bytes of a frame header split across chunks. */
-  private readonly held = new Uint8Array(FRAME_HEADER_BYTES)
+  /** Held bytes of a frame header split across chunks (allocated the first time one is). */
+  private held: Uint8Array | undefined
   private heldLength = 0
   /** The frame whose payload is being read, if any. */
   private header: FrameHeader | undefined
@@ -109,7 +110,7 @@ export class FrameSplitter {
     }
     this.sink = sink
     this.extractTypes = options.extractTypes
-    this.observeTypes = options.observeTypes ?? new Set()
+    this.observeTypes = options.observeTypes ?? NO_TYPES
     this.observeHeaderBlockEnds = options.observeHeaderBlockEnds ?? false
     this.maxExtractValue = options.maxExtractBytes
     this.maxObserveBytes = options.maxObserveBytes ?? 65536
@@ -186,13 +187,14 @@ export class FrameSplitter {
           this.sink.passThrough(chunk.subarray(run, i))
         }
         const k = Math.min(FRAME_HEADER_BYTES - this.heldLength, n - i)
-        this.held.set(chunk.subarray(i, i + k), this.heldLength)
+        const held = (this.held ??= new Uint8Array(FRAME_HEADER_BYTES))
+        held.set(chunk.subarray(i, i + k), this.heldLength)
         this.heldLength += k
         i += k
         run = i
         if (this.heldLength < FRAME_HEADER_BYTES) break
         this.heldLength = 0
-        header = readFrameHeaderUnchecked(this.held, 0)
+        header = readFrameHeaderUnchecked(held, 0)
         headerStart = -1
       } else {
         header = readFrameHeaderUnchecked(chunk, i)
@@ -212,7 +214,7 @@ export class FrameSplitter {
           }
           this.sink.oversized?.(header)
         }
-        if (headerStart < 0) this.sink.passThrough(this.held.slice())
+        if (headerStart < 0) this.sink.passThrough(this.held!.slice())
       }
       if (header.length > 0) {
         this.header = header
@@ -281,7 +283,8 @@ export class FrameSplitter {
  */
 export class FrameBoundaryTracker {
   private prefaceLeft: number
-  private readonly held = new Uint8Array(FRAME_HEADER_BYTES)
+  /** Held bytes of a frame header split across writes (allocated the first time one is). */
+  private held: Uint8Array | undefined
   private heldLength = 0
   private payloadLeft = 0
   private inFrame = false
@@ -369,12 +372,13 @@ export class FrameBoundaryTracker {
       let o: number
       if (this.heldLength > 0 || n - i < FRAME_HEADER_BYTES) {
         const k = Math.min(FRAME_HEADER_BYTES - this.heldLength, n - i)
-        this.held.set(chunk.subarray(i, i + k), this.heldLength)
+        const held = (this.held ??= new Uint8Array(FRAME_HEADER_BYTES))
+        held.set(chunk.subarray(i, i + k), this.heldLength)
         this.heldLength += k
         i += k
         if (this.heldLength < FRAME_HEADER_BYTES) break
         this.heldLength = 0
-        b = this.held
+        b = held
         o = 0
       } else {
         b = chunk
