@@ -109,27 +109,52 @@ export class ExportedAuthenticators {
   readonly hash: AuthenticatorHash
   readonly provider: CryptoProvider
   private readonly exporter: Exporter
-  private readonly keyCache = new Map<Role, AuthenticatorKeys>()
   private readonly clientHelloSchemes: readonly number[]
   private readonly clientHelloEntryExtensions: ReadonlySet<number>
   private readonly acceptType17FromServer: boolean
-  /** Contexts of every request made or received on this connection (both types). */
-  private readonly requestContexts = new Set<string>()
-  /** Contexts for which we built an authenticator. */
-  private readonly createdContexts = new Set<string>()
-  /** Contexts of authenticators we validated. */
-  private readonly validatedContexts = new Set<string>()
-  /** Requests this object built or received, by their bytes object, so they are decoded once. */
-  private readonly decoded = new WeakMap<Uint8Array, CertificateRequest>()
+  // The collections below are created on first use: most connections never authenticate, and
+  // an idle connection should cost little memory (issue 9 item 10).
+  private keyCacheMap: Map<Role, AuthenticatorKeys> | undefined
+  private requestContextSet: Set<string> | undefined
+  private createdContextSet: Set<string> | undefined
+  private validatedContextSet: Set<string> | undefined
+  private decodedMap: WeakMap<Uint8Array, CertificateRequest> | undefined
 
   constructor(options: ExportedAuthenticatorsOptions) {
     this.role = options.role
     this.hash = options.hash
     this.exporter = options.exporter
     this.provider = options.provider ?? defaultCrypto
-    this.clientHelloSchemes = options.clientHelloSchemes ?? TLS13_SCHEMES.filter((s) => this.provider.schemes.includes(s))
-    this.clientHelloEntryExtensions = new Set(options.clientHelloEntryExtensions ?? [])
+    this.clientHelloSchemes = options.clientHelloSchemes ?? defaultSchemes(this.provider)
+    this.clientHelloEntryExtensions =
+      options.clientHelloEntryExtensions === undefined || options.clientHelloEntryExtensions.length === 0
+        ? NO_EXTENSIONS
+        : new Set(options.clientHelloEntryExtensions)
     this.acceptType17FromServer = options.acceptType17FromServer ?? false
+  }
+
+  private get keyCache(): Map<Role, AuthenticatorKeys> {
+    return (this.keyCacheMap ??= new Map())
+  }
+
+  /** Contexts of every request made or received on this connection (both types). */
+  private get requestContexts(): Set<string> {
+    return (this.requestContextSet ??= new Set())
+  }
+
+  /** Contexts for which we built an authenticator. */
+  private get createdContexts(): Set<string> {
+    return (this.createdContextSet ??= new Set())
+  }
+
+  /** Contexts of authenticators we validated. */
+  private get validatedContexts(): Set<string> {
+    return (this.validatedContextSet ??= new Set())
+  }
+
+  /** Requests this object built or received, by their bytes object, so they are decoded once. */
+  private get decoded(): WeakMap<Uint8Array, CertificateRequest> {
+    return (this.decodedMap ??= new WeakMap())
   }
 
   /**
@@ -415,4 +440,18 @@ export class ExportedAuthenticators {
       validatedAt: new Date(),
     }
   }
+}
+
+const NO_EXTENSIONS: ReadonlySet<number> = new Set()
+
+/** The TLS 1.3 schemes a provider can use, computed once per provider object. */
+const schemesByProvider = new WeakMap<CryptoProvider, readonly number[]>()
+
+function defaultSchemes(provider: CryptoProvider): readonly number[] {
+  let list = schemesByProvider.get(provider)
+  if (list === undefined) {
+    list = Object.freeze(TLS13_SCHEMES.filter((s) => provider.schemes.includes(s)))
+    schemesByProvider.set(provider, list)
+  }
+  return list
 }
