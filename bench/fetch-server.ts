@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net'
 import { createSecureServer, sessionCerts } from '../lib/server.js'
 import { ekuOidFilter } from '../lib/policy/certificate-policy.js'
 
-const { key, cert } = workerData as { key: string; cert: string }
+const { key, cert, caPem } = workerData as { key: string; cert: string; caPem: string }
 const SMALL = Buffer.alloc(12, 0x61)
 const LARGE = Buffer.alloc(64 * 1024, 0x62)
-const server = createSecureServer({ key, cert }, async (req, res) => {
+// The test CA is the trust anchor, so the identities of /login count (issue 10).
+const server = createSecureServer({ key, cert, secondaryCerts: { trust: { anchors: [caPem], preset: 'frank' } } }, async (req, res) => {
   if (req.url === '/login') {
     await sessionCerts(req)!.requestIdentities([
       { label: 'device', oidFilters: [ekuOidFilter('device')] },

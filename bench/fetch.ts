@@ -40,7 +40,7 @@ async function load(url: string, dispatcher: Dispatcher, count: number, concurre
 export async function runFetchBench(rounds = 7): Promise<FetchBenchRow[]> {
   const pki = await createTestPki({ keyType: 'p256' })
   const worker = new Worker(new URL('./fetch-server.js', import.meta.url), {
-    workerData: { key: pki.server.keyPem, cert: pki.server.chainPem },
+    workerData: { key: pki.server.keyPem, cert: pki.server.chainPem, caPem: pki.caPem },
   })
   const [port] = (await once(worker, 'message')) as [number]
   const origin = `https://127.0.0.1:${port}`
