@@ -208,6 +208,29 @@ describe('fetch/agent: undici fetch through SecondaryCertsAgent', function () {
     expect(tlsConnections).to.equal(1)
   })
 
+  it('close() lets an in-flight request finish and refuses new ones; destroy() fails in-flight ones', async () => {
+    let release: (() => void) | undefined
+    await start(async (req, res) => {
+      if (req.url === '/slow') await new Promise<void>((resolve) => (release = resolve))
+      res.end('done')
+    })
+    const a = agent()
+    const slow = fetch(`https://127.0.0.1:${port}/slow`, { dispatcher: a })
+    while (!release) await new Promise((r) => setTimeout(r, 10))
+    const closed = a.close()
+    expect((await rejection(fetch(`https://127.0.0.1:${port}/after`, { dispatcher: a }))).code).to.equal('UND_ERR_CLOSED')
+    release()
+    expect(await (await slow).text()).to.equal('done')
+    await closed
+    const b = agent()
+    release = undefined
+    const failed = rejection(fetch(`https://127.0.0.1:${port}/slow`, { dispatcher: b }))
+    while (!release) await new Promise((r) => setTimeout(r, 10))
+    await b.destroy()
+    expect((await failed).code).to.equal('UND_ERR_DESTROYED')
+    ;(release as () => void)()
+  })
+
   it('follows redirects across paths of the same origin', async () => {
     await start(async (req, res) => {
       if (req.url === '/old') {
