@@ -1,10 +1,7 @@
 import { expect } from 'chai'
-import { spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type http2 from 'node:http2'
 import { connect, clientCerts } from '../../lib/client.js'
 import { encodeCertificateRequest } from '../../lib/wire/tls/certificate-request.js'
@@ -18,80 +15,12 @@ import { testPki } from '../support/pki.js'
 import { createTestPki, writeTestPki } from '../../lib/pki/test-pki.js'
 import { ekuOidFilter } from '../../lib/policy/certificate-policy.js'
 import { get } from '../../interop/support/h2.js'
+import { h2scProcesses } from '../support/h2sc.js'
+import type { Run } from '../support/h2sc.js'
 
-const BIN = fileURLToPath(new URL('../../bin/h2sc.js', import.meta.url))
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-/** At most this many h2sc processes at once (each is a Node + tsx start-up on a shared machine). */
-const MAX_RUNNING = 4
-let running = 0
-const waiting: (() => void)[] = []
-
-/** Runs `node bin/h2sc.js ...args` to completion, with `stdin` written to its standard input. */
-async function h2sc(args: readonly string[], timeoutMs = 30000, stdin?: string | Uint8Array): Promise<Run> {
-  while (running >= MAX_RUNNING) await new Promise<void>((r) => waiting.push(r))
-  running++
-  try {
-    return await h2scNow(args, timeoutMs, stdin)
-  } finally {
-    running--
-    waiting.shift()?.()
-  }
-}
-
-/** Set once the suite's after() ran: a before() that timed out must not start more processes. */
-let closed = false
-
-function h2scNow(args: readonly string[], timeoutMs: number, stdin: string | Uint8Array | undefined): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    if (closed) return reject(new Error('suite closed'))
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
-    if (stdin !== undefined) child.stdin!.end(stdin)
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`h2sc ${args.join(' ')} did not finish`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-/** Starts `h2sc serve ...` and resolves with its port once it prints the listening line. */
-function startServe(args: readonly string[], children: ChildProcess[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    if (closed) return reject(new Error('suite closed'))
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.push(child)
-    let out = ''
-    let err = ''
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 60000)
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(Number(m[1]))
-      }
-    })
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`serve exited with ${code}: ${err}`))
-    })
-  })
-}
+const procs = h2scProcesses()
+const h2sc = (args: readonly string[], timeoutMs = 30000, stdin?: string | Uint8Array): Promise<Run> => procs.run(args, { timeoutMs, ...(stdin !== undefined ? { stdin } : {}) })
+const startServe = (args: readonly string[]): Promise<number> => procs.serve(args)
 
 interface IdentityJson {
   label: string
@@ -144,7 +73,6 @@ describe('cli/h2sc', function () {
   this.timeout(60000)
   let dir: string
   let work = ''
-  const children: ChildProcess[] = []
   const f = (name: string): string => join(dir, name)
   const sessions: http2.ClientHttp2Session[] = []
   let frankPort: number
@@ -189,8 +117,8 @@ describe('cli/h2sc', function () {
     const served = (async () => {
       runs.set('pki', await h2sc(['pki', '--out', dir]))
       ;[frankPort, strictPort] = await Promise.all([
-        startServe([...serverFiles(), '--policy', 'frank', '--require', 'device,user', '--timeout-ms', '3000'], children),
-        startServe([...serverFiles(), '--policy', 'rfc5280', '--require', 'user', '--timeout-ms', '3000'], children),
+        startServe([...serverFiles(), '--policy', 'frank', '--require', 'device,user', '--timeout-ms', '3000']),
+        startServe([...serverFiles(), '--policy', 'rfc5280', '--require', 'user', '--timeout-ms', '3000']),
       ])
       await Promise.all([
         h2sc(['request', `https://127.0.0.1:${frankPort}/whoami`, '--ca', f('ca.pem'), ...cred('device', 'device'), ...cred('user', 'user'), '--json']).then((r) => runs.set('accepted', r)),
@@ -206,7 +134,7 @@ describe('cli/h2sc', function () {
         ),
         // A PKI whose device and user certificates expired: the policy answers 'expired'.
         (async () => {
-          const port = await startServe(['--cert', e('server.pem'), '--key', e('server-key.pem'), '--ca', e('ca.pem'), '--require', 'device,user', '--timeout-ms', '3000'], children)
+          const port = await startServe(['--cert', e('server.pem'), '--key', e('server-key.pem'), '--ca', e('ca.pem'), '--require', 'device,user', '--timeout-ms', '3000'])
           runs.set('expired', await h2sc(['request', `https://127.0.0.1:${port}/protected`, '--ca', e('ca.pem'), ...ecred('device'), ...ecred('user'), '--ignore-filters', '--json']))
         })(),
       ])
@@ -215,9 +143,8 @@ describe('cli/h2sc', function () {
   })
 
   after(() => {
-    closed = true
+    procs.close()
     for (const s of sessions) if (!s.destroyed) s.destroy()
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM')
     if (dir) rmSync(dir, { recursive: true, force: true })
     if (work) rmSync(work, { recursive: true, force: true })
   })
