@@ -41,7 +41,7 @@ export const LAX_SERVER_FLAGS = {
   repeatContext: 'reuses certificate_request_context values across requests',
   /** Asks for identities although the client did not advertise the setting (CLIENT -00 §3.1). */
   requestBeforeNegotiation: 'sends AUTHENTICATOR_REQUESTS before negotiation',
-  /** Sends both requests at once whatever N is (CLIENT -00 §4.1.4). */
+  /** Sends both requests at once, one frame each, whatever N is (CLIENT -00 §4.1.4). */
   exceedLimit: "ignores the client's SETTINGS_HTTP_CLIENT_CERT_AUTH limit",
   /** Treats an empty authenticator as a connection error (CLIENT -00 §4, RFC 9261 §5.2.4). */
   rejectDeclines: 'closes the connection on a decline',
@@ -222,7 +222,9 @@ export async function startLaxServer(o: LaxServerOptions): Promise<LaxServer> {
         a.toAsk -= k
         a.pending += k
         outstanding.push(...reqs)
-        p.sendFrame(cp.frameAuthenticatorRequests, 0, 0, encodeRequestList(reqs.map((r) => r.bytes)))
+        // Lax: one frame per request, back to back, so no single frame shows the excess.
+        const frames = lax.has('exceedLimit') ? reqs.map((r) => [r]) : [reqs]
+        for (const batch of frames) p.sendFrame(cp.frameAuthenticatorRequests, 0, 0, encodeRequestList(batch.map((r) => r.bytes)))
       }
       for (const a of [...asking]) {
         if (a.toAsk > 0 || a.pending > 0) continue
