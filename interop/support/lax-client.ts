@@ -67,6 +67,8 @@ export const LAX_CLIENT_FLAGS = {
   ignoreType17: 'silently drops ClientCertificateRequest (type 17) entries',
   /** Skips the CertificateVerify check of server authenticators (SERVER -02 §5.3; RFC 9261 §5.2.2). */
   acceptInvalidServerCertificate: 'does not verify SERVER_CERTIFICATE signatures',
+  /** Skips the Finished check of server authenticators (SERVER -02 §5.3; RFC 9261 §5.2.3). */
+  acceptBadServerFinished: 'does not check the Finished MAC of SERVER_CERTIFICATE authenticators',
   /** Takes SERVER_CERTIFICATE on any stream (SERVER -02 §5.1: stream 0 only). */
   acceptServerCertificateOnStream: 'accepts SERVER_CERTIFICATE on a request stream',
   /** Takes SERVER_CERTIFICATE without the server's setting (CLIENT -00 §4.2; SERVER -02 §3.1). */
@@ -222,7 +224,10 @@ function play(p: RawPeer, cp: Codepoints, lax: ReadonlySet<LaxClientFlag>, limit
       // RFC 9261 §5.2.2: a spontaneous authenticator uses the ClientHello's schemes (Node's: all TLS 1.3).
       offered: TLS13_SCHEMES,
       allowedEntryExtensions: new Set(),
-      waive: new Set<ValidationRule>(lax.has('acceptInvalidServerCertificate') ? ['signature'] : []),
+      waive: new Set<ValidationRule>([
+        ...(lax.has('acceptInvalidServerCertificate') ? (['signature'] as const) : []),
+        ...(lax.has('acceptBadServerFinished') ? (['finished'] as const) : []),
+      ]),
     })
     if (j.kind !== 'identity') return goaway(cp.errorServerCertificateInvalid, j.kind === 'invalid' ? j.reason : 'an empty authenticator')
     const context = hex(j.context)

@@ -270,6 +270,17 @@ export const CLIENT_CHECKS: readonly ClientCheck[] = [
     },
   },
   {
+    check: 'server-certificate-tampered-finished',
+    section: 'SERVER -02 §5.3, §6.1; RFC 9261 §5.2.3',
+    description: 'a SERVER_CERTIFICATE whose Finished MAC is wrong (signature valid) is a SERVER_CERTIFICATE_INVALID connection error',
+    async run(p, ctx) {
+      if (!p.settings.get(ctx.cp.settingServerCertAuth)) return notAdvertised('SETTINGS_HTTP_SERVER_CERT_AUTH')
+      const a = forgeAuthenticator(connectionKeys(p.socket), { credential: ctx.serverCredential, creator: 'server', tamperFinished: true })
+      p.sendFrame(ctx.cp.frameServerCertificate, 0, 0, a)
+      return expectGoaway(await reaction(p, ctx.timeoutMs), ctx.cp.errorServerCertificateInvalid)
+    },
+  },
+  {
     check: 'server-certificate-on-stream',
     section: 'SERVER -02 §5.1',
     description: 'a valid SERVER_CERTIFICATE on a stream other than 0 is a PROTOCOL_ERROR connection error',

@@ -62,6 +62,7 @@ const CLIENT_MUTANTS: Readonly<Record<string, LaxClientFlag>> = {
   'requests-before-negotiation': 'answerBeforeNegotiation',
   'type-17-request': 'ignoreType17',
   'invalid-server-certificate': 'acceptInvalidServerCertificate',
+  'server-certificate-tampered-finished': 'acceptBadServerFinished',
   'server-certificate-on-stream': 'acceptServerCertificateOnStream',
   'server-certificate-unnegotiated': 'acceptUnnegotiatedServerCertificate',
   'server-certificate-replayed': 'acceptReplayedServerCertificate',
