@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createTestPki, issueCertificate, writeTestPki } from '../lib/pki/test-pki.js'
 import type { PkiKeyType } from '../lib/pki/test-pki.js'
-import { SCENARIOS, SCHEMES } from './scenarios.js'
+import { SCENARIOS, SCHEMES, mlDsaRun } from './scenarios.js'
 import type { Scenario } from './scenarios.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -229,6 +229,8 @@ async function preparePki(work: string, scenarios: readonly Scenario[]): Promise
     if (sc.name === 'select-by-ca-and-oid') types.add('p384')
     const s = SCHEMES.find((x) => `scheme-${x.name}` === sc.name)
     if (s) types.add(s.keyType as PkiKeyType)
+    const m = mlDsaRun(sc.name)
+    if (m) types.add(m.keyType)
   }
   const pkis = await Promise.all([...types].map(async (t) => [t, await createTestPki({ keyType: t })] as const))
   for (const [t, p] of pkis) await writeTestPki(p, join(work, 'pki', t))

@@ -35,6 +35,29 @@ export const SCHEMES: readonly { readonly name: string; readonly code: number; r
   { name: 'rsa_pss_pss_sha512', code: 0x080b, keyType: 'rsa-pss' },
 ]
 
+/**
+ * Post-quantum runs (issue 14): device + user identities and a secondary server certificate, all
+ * ML-DSA (draft-ietf-tls-mldsa, RFC 9881), after a P-256 TLS handshake (Node 20 cannot sign TLS
+ * with ML-DSA). `default` is the provider used when none is configured (node:crypto, with
+ * `@noble/post-quantum` for ML-DSA where OpenSSL has none); `noble` the pure-JS provider.
+ */
+export const ML_DSA_RUNS: readonly {
+  readonly name: string
+  readonly keyType: 'mldsa65' | 'mldsa87'
+  readonly code: number
+  readonly provider: 'default' | 'noble'
+}[] = [
+  { name: 'ml-dsa-65-default-provider', keyType: 'mldsa65', code: 0x0905, provider: 'default' },
+  { name: 'ml-dsa-87-default-provider', keyType: 'mldsa87', code: 0x0906, provider: 'default' },
+  { name: 'ml-dsa-65-noble-provider', keyType: 'mldsa65', code: 0x0905, provider: 'noble' },
+  { name: 'ml-dsa-87-noble-provider', keyType: 'mldsa87', code: 0x0906, provider: 'noble' },
+]
+
+/** The ML-DSA run of a scenario name, if it is one. */
+export function mlDsaRun(name: string): (typeof ML_DSA_RUNS)[number] | undefined {
+  return ML_DSA_RUNS.find((r) => r.name === name)
+}
+
 const PROTOCOL_ERROR = 0x1
 const FRAME_SIZE_ERROR = 0x6
 const SERVER_CERTIFICATE_INVALID = 0xf5a1
@@ -63,6 +86,13 @@ export const SCENARIOS: readonly Scenario[] = [
   s('suite-sha384', 'device+user on TLS_AES_256_GCM_SHA384 (48-byte exporter, HMAC-SHA384)', 'RFC 9261 §5.1'),
   ...SCHEMES.map((x) => s(`scheme-${x.name}`, `request offers only ${x.name}; client signs with a ${x.keyType} key`, 'RFC 9261 §5.2.2; RFC 8446 §4.2.3')),
   s('provider-noble', 'device+user with the noble crypto provider on both sides', 'RFC 9261 §5'),
+  ...ML_DSA_RUNS.map((r) =>
+    s(
+      r.name,
+      `device + user and a SERVER_CERTIFICATE, all ${r.keyType} (${r.provider} provider on both sides)${r.keyType === 'mldsa87' ? '; authenticators over 16 KB' : ''}`,
+      'RFC 9261 §5.2.2; draft-ietf-tls-mldsa; RFC 9881; digest §4',
+    ),
+  ),
   s('select-by-ca-and-oid', 'client holds 4 credentials (2 CAs x device/user); the default selector picks by certificate_authorities and oid_filters', 'RFC 9261 §5.2.1; RFC 8446 §4.2.4, §4.2.5'),
   s('oversized-authenticator', 'a client authenticator over 16 KB (large certificate) with raised SETTINGS_MAX_FRAME_SIZE', 'digest §4; RFC 9113 §4.2'),
   s('codepoint-mismatch-timeout', 'client and server use different frame codepoints: the server request times out cleanly (504), nothing hangs', 'digest §5; RFC 9113 §5.5', true, { timeoutMs: 15000 }),

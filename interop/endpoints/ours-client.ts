@@ -11,7 +11,10 @@ import { connect, clientCerts } from '../../lib/client.js'
 import type { ClientExtensionOptions, ServerCertificateEvent } from '../../lib/client.js'
 import type { ProtocolError } from '../../lib/errors.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
-import { SCHEMES, scenarioByName } from '../scenarios.js'
+import { opensslMlDsa } from '../../lib/crypto/node-provider.js'
+import { SCHEMES, mlDsaRun, scenarioByName } from '../scenarios.js'
+import type { ML_DSA_RUNS } from '../scenarios.js'
+import { DEFAULT_CODEPOINTS } from '../../lib/config.js'
 import { bigUser, deadline, finish, log, pki, port, scenarioName, unsupported, workDir } from './common.js'
 
 const sc = scenarioByName(scenarioName)
@@ -19,7 +22,9 @@ if (!sc) unsupported(`unknown scenario ${scenarioName}`)
 if (sc.expect?.detector === 'server') unsupported('our client does not misbehave')
 if (sc.name === 'exporter-agreement' || sc.name === 'plain-request') unsupported('played by other peers')
 
-const A = pki('p256')
+const pq = mlDsaRun(sc.name)
+// An ML-DSA run trusts and presents that PKI (ca.pem holds its ML-DSA root and its TLS root).
+const A = pki(pq?.keyType ?? 'p256')
 const url = `https://127.0.0.1:${port}`
 let ext: ClientExtensionOptions = {
   credentials: [
@@ -67,6 +72,7 @@ async function whoami(e: ClientExtensionOptions, expectKinds = 'identity,identit
 async function main(): Promise<void> {
   const name = sc!.name
   if (sc!.expect) return misbehavingServer()
+  if (pq) return mlDsa(pq)
   switch (name) {
     case 'device-and-user':
     case 'suite-sha256':
@@ -122,6 +128,32 @@ async function main(): Promise<void> {
       return whoami({ credentials: [{ label: 'user', cert: K.user, key: K.userKey }] }, 'identity')
     }
   }
+}
+
+/**
+ * ML-DSA device + user (issue 14): the server's SERVER_CERTIFICATE is accepted and signed with the
+ * run's ML-DSA scheme, both identities reach the server with it, and for ML-DSA-87 each of our
+ * CLIENT_CERTIFICATE frames is over 16 KB and within the server's SETTINGS_MAX_FRAME_SIZE.
+ */
+async function mlDsa(run: (typeof ML_DSA_RUNS)[number]): Promise<never> {
+  const s = open({ ...ext, ...(run.provider === 'noble' ? { provider: nobleCrypto } : {}) })
+  const ctl = clientCerts(s)!
+  const ev = deadline(new Promise<ServerCertificateEvent>((resolve) => ctl.once('serverCertificate', resolve)), 10000, 'SERVER_CERTIFICATE')
+  const r = await get(s, '/whoami')
+  const e = await ev
+  const seen = (JSON.parse(r.body) as { label: string; kind: string; scheme?: number }[]).map((x) => `${x.label}:${x.kind}:0x${(x.scheme ?? 0).toString(16)}`)
+  const sent = ctl.frameLog.filter((f) => f.dir === 'out' && f.type === DEFAULT_CODEPOINTS.frameClientCertificate).map((f) => f.bytes)
+  const limit = s.remoteSettings.maxFrameSize ?? 16384
+  s.close()
+  const scheme = `0x${run.code.toString(16)}`
+  const problems: string[] = []
+  if (r.status !== 200) problems.push(`status ${r.status}`)
+  if (seen.join(',') !== `device:identity:${scheme},user:identity:${scheme}`) problems.push(`server saw ${seen.join(',')}`)
+  if (!e.accepted || e.identity.scheme !== run.code) problems.push(`SERVER_CERTIFICATE ${e.accepted ? 'accepted' : `rejected (${e.reason ?? '-'})`} with scheme 0x${e.identity.scheme.toString(16)}`)
+  if (sent.length !== 2 || sent.some((b) => b > limit)) problems.push(`CLIENT_CERTIFICATE sizes ${sent.join(', ')} for a limit of ${limit}`)
+  if (run.keyType === 'mldsa87' && sent.some((b) => b <= 16384)) problems.push(`CLIENT_CERTIFICATE sizes ${sent.join(', ')} (want > 16384)`)
+  const provider = run.provider === 'noble' ? nobleCrypto.name : `default (ML-DSA by ${opensslMlDsa() ? 'OpenSSL' : 'noble'})`
+  finish(problems.length === 0, problems.length ? problems.join('; ') : `${run.keyType} device+user and server certificate, authenticators ${sent.join('/')} bytes (server limit ${limit}), ${provider} provider`)
 }
 
 /** Client-detected error paths: the raw server misbehaves; we must send the right GOAWAY. */

@@ -16,14 +16,18 @@ import type { IdentityOutcome, IdentityRequest, ServerExtensionOptions } from '.
 import type { ProtocolError } from '../../lib/errors.js'
 import { nobleCrypto } from '../../lib/crypto/noble-provider.js'
 import { purposeRequest } from '../../lib/cli/roles.js'
-import { SCHEMES, scenarioByName } from '../scenarios.js'
+import { SCHEMES, mlDsaRun, scenarioByName } from '../scenarios.js'
+import { DEFAULT_CODEPOINTS } from '../../lib/config.js'
 import { log, pki, scenarioName, serverResult, unsupported, workDir } from './common.js'
 
 const sc = scenarioByName(scenarioName)
 if (!sc) unsupported(`unknown scenario ${scenarioName}`)
 if (sc.expect?.detector === 'client') unsupported('client-detected error paths need a misbehaving server')
 
-const A = pki('p256')
+const pq = mlDsaRun(sc.name)
+// An ML-DSA run uses that PKI throughout: its server.pem is P-256 under a TLS root of its own
+// (both roots are in its ca.pem), its device, user and origin2 are ML-DSA.
+const A = pki(pq?.keyType ?? 'p256')
 // The interop PKI's CA is the trust anchor (issue 10: only trusted identities are outcomes 'identity').
 let ext: ServerExtensionOptions = { requestTimeoutMs: 8000, trust: { anchors: [A.ca], preset: 'frank' } }
 let tlsExtra: Partial<http2.SecureServerOptions> = {}
@@ -35,7 +39,7 @@ let check: (o: IdentityOutcome[], req: http2.Http2ServerRequest) => string | und
 const leafSha = (pem: string): string => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex')
 const cipherOf = (req: http2.Http2ServerRequest): string => (req.socket as unknown as tls.TLSSocket).getCipher?.()?.standardName ?? '?'
 
-switch (sc.name) {
+switch (pq ? 'ml-dsa' : sc.name) {
   case 'device-and-user':
   case 'plain-request':
     break
@@ -85,6 +89,24 @@ switch (sc.name) {
     break
   case 'exporter-agreement':
     break
+  case 'ml-dsa': {
+    const run = pq!
+    ext = {
+      ...ext,
+      serverCertificates: [{ cert: A.origin2, key: A.origin2Key }],
+      ...(run.provider === 'noble' ? { provider: nobleCrypto } : {}),
+    }
+    check = (o, req) => {
+      const got = o.map((x) => `${x.label}:${x.kind}${x.kind === 'identity' ? `:0x${x.identity.scheme.toString(16)}` : ''}`).join(',')
+      const want = ['device', 'user'].map((l) => `${l}:identity:0x${run.code.toString(16)}`).join(',')
+      if (got !== want) return `outcomes ${got}, want ${want}`
+      const inbound = sessionCerts(req)?.frameLog.filter((f) => f.dir === 'in' && f.type === DEFAULT_CODEPOINTS.frameClientCertificate).map((f) => f.bytes) ?? []
+      // ML-DSA-87 leaf + intermediate make authenticators of about 19.9 KB (digest §4).
+      if (inbound.length !== 2 || (run.keyType === 'mldsa87' && !inbound.every((b) => b > 16384))) return `CLIENT_CERTIFICATE sizes ${inbound.join(', ')} (want > 16384)`
+      return undefined
+    }
+    break
+  }
   default: {
     const scheme = SCHEMES.find((x) => `scheme-${x.name}` === sc.name)
     if (scheme) {
