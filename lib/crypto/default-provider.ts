@@ -55,7 +55,15 @@ export function combineProviders(providers: readonly CryptoProvider[], name?: st
     hmac: (hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array => first.hmac(hash, key, data),
     equal: (a: Uint8Array, b: Uint8Array): boolean => first.equal(a, b),
     randomBytes: (n: number): Uint8Array => first.randomBytes(n),
-    publicKeyInfo: (certDer: Uint8Array): PublicKeyInfo => firstSupported((p) => p.publicKeyInfo(certDer)),
+    publicKeyInfo(certDer: Uint8Array): PublicKeyInfo {
+      // The first provider directly (validate asks once per authenticator), the others on Unsupported.
+      try {
+        return first.publicKeyInfo(certDer)
+      } catch (e) {
+        if (!(e instanceof UnsupportedError) || providers.length === 1) throw e
+      }
+      return firstSupported((p) => p.publicKeyInfo(certDer))
+    },
     verify(scheme: number, certDer: Uint8Array, content: Uint8Array, signature: Uint8Array): boolean {
       const p = byScheme.get(scheme)
       if (!p) throw new UnsupportedError(`no provider can verify ${schemeName(scheme)}`)

@@ -10,6 +10,7 @@ import {
   constants,
   createHash,
   createHmac,
+  hash as oneShotHash,
   createPrivateKey,
   generateKeyPairSync,
   randomBytes as nodeRandomBytes,
@@ -250,7 +251,8 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
     schemes,
 
     digest(hash: HashName, data: Uint8Array): Uint8Array {
-      return createHash(hash).update(data).digest()
+      // One-shot: no Hash object for the garbage collector (Node >= 20.12, our engines say 20.19).
+      return oneShotHash(hash, data, 'buffer')
     },
 
     digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array {

@@ -8,14 +8,12 @@ import { decodeCertificateRequest, encodeCertificateRequest } from '../wire/tls/
 import type { CertificateRequest, CertificateRequestInit } from '../wire/tls/certificate-request.js'
 import { encodeCertificate } from '../wire/tls/certificate.js'
 import type { CertificateEntry } from '../wire/tls/certificate.js'
-import { encodeCertificateVerify } from '../wire/tls/certificate-verify.js'
-import { encodeFinished } from '../wire/tls/finished.js'
 import { decodeAuthenticator } from '../wire/tls/authenticator.js'
 import type { Extension } from '../wire/tls/extensions.js'
 import { isTls13Scheme, schemeMatchesKey, schemeName, TLS13_SCHEMES } from '../wire/tls/signature-scheme.js'
 import { keysFromTlsSocket } from './exporter.js'
 import type { AuthenticatorHash, Exporter, TlsSocketLike } from './exporter.js'
-import { deriveKeys, finishedMac, signedContent } from './transcript.js'
+import { acquireScratch, deriveKeys, finishedMacOfHash, releaseScratch, signedContentOfHash } from './transcript.js'
 import type { AuthenticatorKeys, Role } from './transcript.js'
 
 /** A certificate chain with the key of its leaf, as presented in an authenticator. */
@@ -93,7 +91,23 @@ export interface ValidateOptions {
   readonly request?: Uint8Array
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+/**
+ * Registry key of a context: one char per byte (contexts are at most 255 bytes, RFC 9261 §4), so
+ * equal keys mean equal bytes.
+ */
+function contextKey(b: Uint8Array): string {
+  return String.fromCharCode.apply(null, b as unknown as number[])
+}
+
+// Bits of the per-connection context registry (RFC 9261 §4, §5.2.1, §7.4).
+/** A request with this context was made or received. */
+const REQUESTED = 1
+/** We built an authenticator for this context. */
+const CREATED = 2
+/** We validated an authenticator for this context. */
+const VALIDATED = 4
+
+const EMPTY = new Uint8Array(0)
 
 /**
  * RFC 9261 §7 API for one TLS 1.3 connection: `request`, `getContext`, `authenticate`,
@@ -102,7 +116,10 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
  * authenticator is built for a context, and an authenticator for an already validated context is
  * rejected.
  *
- * Keys are exported once per creator role and cached.
+ * Keys are exported once per creator role and cached. Authenticate and validate write the
+ * transcript (Handshake Context || request || Certificate || CertificateVerify) once into a
+ * shared buffer and hash its prefixes in one shot (issue 14 item 4; spec/ea/hot-path.spec.ts
+ * holds the result byte-identical to the message-by-message encoders).
  */
 export class ExportedAuthenticators {
   readonly role: Role
@@ -112,12 +129,14 @@ export class ExportedAuthenticators {
   private readonly clientHelloSchemes: readonly number[]
   private readonly clientHelloEntryExtensions: ReadonlySet<number>
   private readonly acceptType17FromServer: boolean
-  // The collections below are created on first use: most connections never authenticate, and
-  // an idle connection should cost little memory (issue 9 item 10).
-  private keyCacheMap: Map<Role, AuthenticatorKeys> | undefined
-  private requestContextSet: Set<string> | undefined
-  private createdContextSet: Set<string> | undefined
-  private validatedContextSet: Set<string> | undefined
+  /** Request types we accept from the peer (RFC 9261 §4; CLIENT -00 §4.1.3 for type 17). */
+  private readonly peerRequestTypes: readonly number[]
+  // Created on first use: most connections never authenticate, and an idle connection should
+  // cost little memory (issue 9 item 10).
+  private serverKeys: AuthenticatorKeys | undefined
+  private clientKeys: AuthenticatorKeys | undefined
+  /** Context registry: contextKey → REQUESTED | CREATED | VALIDATED bits. */
+  private contextMap: Map<string, number> | undefined
   private decodedMap: WeakMap<Uint8Array, CertificateRequest> | undefined
 
   constructor(options: ExportedAuthenticatorsOptions) {
@@ -131,25 +150,17 @@ export class ExportedAuthenticators {
         ? NO_EXTENSIONS
         : new Set(options.clientHelloEntryExtensions)
     this.acceptType17FromServer = options.acceptType17FromServer ?? false
+    this.peerRequestTypes =
+      this.role === 'client' ? (this.acceptType17FromServer ? BOTH_TYPES : TYPE_13) : TYPE_17
   }
 
-  private get keyCache(): Map<Role, AuthenticatorKeys> {
-    return (this.keyCacheMap ??= new Map())
+  private contextState(key: string): number {
+    return this.contextMap?.get(key) ?? 0
   }
 
-  /** Contexts of every request made or received on this connection (both types). */
-  private get requestContexts(): Set<string> {
-    return (this.requestContextSet ??= new Set())
-  }
-
-  /** Contexts for which we built an authenticator. */
-  private get createdContexts(): Set<string> {
-    return (this.createdContextSet ??= new Set())
-  }
-
-  /** Contexts of authenticators we validated. */
-  private get validatedContexts(): Set<string> {
-    return (this.validatedContextSet ??= new Set())
+  private markContext(key: string, bit: number): void {
+    const m = (this.contextMap ??= new Map())
+    m.set(key, (m.get(key) ?? 0) | bit)
   }
 
   /** Requests this object built or received, by their bytes object, so they are decoded once. */
@@ -175,22 +186,14 @@ export class ExportedAuthenticators {
   }
 
   private keys(creator: Role): AuthenticatorKeys {
-    let k = this.keyCache.get(creator)
-    if (!k) {
-      k = deriveKeys(this.exporter, this.hash, creator)
-      this.keyCache.set(creator, k)
-    }
-    return k
-  }
-
-  private isContextUsed(h: string): boolean {
-    return this.requestContexts.has(h) || this.createdContexts.has(h) || this.validatedContexts.has(h)
+    if (creator === 'server') return (this.serverKeys ??= deriveKeys(this.exporter, this.hash, 'server'))
+    return (this.clientKeys ??= deriveKeys(this.exporter, this.hash, 'client'))
   }
 
   private freshContext(): Uint8Array {
     for (;;) {
       const c = this.provider.randomBytes(DEFAULTS.contextBytes)
-      if (!this.isContextUsed(hex(c))) return c
+      if (this.contextState(contextKey(c)) === 0) return c
     }
   }
 
@@ -207,21 +210,21 @@ export class ExportedAuthenticators {
    */
   request(options: RequestOptions = {}): Uint8Array {
     const context = options.context ?? this.freshContext()
-    const h = hex(context)
-    if (this.isContextUsed(h)) throw new UsageError('certificate_request_context already used on this connection')
+    const k = contextKey(context)
+    if (this.contextState(k) !== 0) throw new UsageError('certificate_request_context already used on this connection')
     const bytes = encodeCertificateRequest({
       ...options,
       type: this.requestType,
       context,
       signatureAlgorithms: options.signatureAlgorithms ?? this.clientHelloSchemes,
     })
-    this.requestContexts.add(h)
+    this.markContext(k, REQUESTED)
     this.decoded.set(bytes, decodeCertificateRequest(bytes))
     return bytes
   }
 
   private decodeRequest(bytes: Uint8Array): CertificateRequest {
-    return this.decoded.get(bytes) ?? decodeCertificateRequest(bytes)
+    return this.decodedMap?.get(bytes) ?? decodeCertificateRequest(bytes)
   }
 
   /**
@@ -231,18 +234,12 @@ export class ExportedAuthenticators {
    * @throws AuthenticatorInvalidError (`ERR_SC_AUTHENTICATOR_INVALID`, reason `context-reused`)
    */
   receiveRequest(bytes: Uint8Array): CertificateRequest {
-    const types =
-      this.role === 'client'
-        ? this.acceptType17FromServer
-          ? [HandshakeType.certificate_request, HandshakeType.client_certificate_request]
-          : [HandshakeType.certificate_request]
-        : [HandshakeType.client_certificate_request]
-    const req = decodeCertificateRequest(bytes, types)
-    const h = hex(req.context)
-    if (this.isContextUsed(h)) {
+    const req = decodeCertificateRequest(bytes, this.peerRequestTypes)
+    const k = contextKey(req.context)
+    if (this.contextState(k) !== 0) {
       throw new AuthenticatorInvalidError('context-reused', 'request context already used on this connection')
     }
-    this.requestContexts.add(h)
+    this.markContext(k, REQUESTED)
     this.decoded.set(bytes, req)
     return req
   }
@@ -272,39 +269,37 @@ export class ExportedAuthenticators {
    */
   authenticate(options: AuthenticateOptions): Uint8Array {
     const keys = this.keys(this.role)
-    let requestBytes: Uint8Array = new Uint8Array(0)
+    let requestBytes: Uint8Array = EMPTY
     let context: Uint8Array
     let offered: readonly number[]
-    let allowedEntryExts: ReadonlySet<number>
+    let req: CertificateRequest | undefined
     if (options.request) {
-      const req = this.decodeRequest(options.request)
+      req = this.decodeRequest(options.request)
       requestBytes = options.request
       context = req.context
       offered = req.signatureAlgorithms
-      allowedEntryExts = new Set(req.extensions.map((e) => e.type))
     } else {
       if (this.role !== 'server') {
         throw new UsageError('a client must not create an authenticator without a request (RFC 9261 §5)')
       }
       if (!options.credential) throw new UsageError('a spontaneous authenticator needs a credential')
       context = options.context ?? this.freshContext()
-      if (this.requestContexts.has(hex(context)) || this.validatedContexts.has(hex(context))) {
+      if ((this.contextState(contextKey(context)) & (REQUESTED | VALIDATED)) !== 0) {
         throw new UsageError('context already used on this connection')
       }
       offered = this.clientHelloSchemes
-      allowedEntryExts = this.clientHelloEntryExtensions
     }
-    const h = hex(context)
+    const k = contextKey(context)
     // RFC 9261 §5.2.4 / §5.4 of the digest: never a second authenticator for one context.
-    if (this.createdContexts.has(h)) throw new UsageError('an authenticator for this context was already created')
+    if ((this.contextState(k) & CREATED) !== 0) throw new UsageError('an authenticator for this context was already created')
 
     if (!options.credential) {
-      this.createdContexts.add(h)
+      this.markContext(k, CREATED)
       return this.buildEmpty(keys, requestBytes, context)
     }
     const cred = options.credential
     if (cred.chain.length === 0) throw new UsageError('credential chain is empty')
-    const scheme = options.scheme ?? cred.key.schemes.find((s) => offered.includes(s))
+    const scheme = options.scheme ?? firstOffered(cred.key.schemes, offered)
     if (scheme === undefined || !offered.includes(scheme)) {
       throw new UsageError(
         `no signature scheme of the key (${cred.key.schemes.map(schemeName).join(', ')}) was offered`,
@@ -313,22 +308,55 @@ export class ExportedAuthenticators {
     if (!isTls13Scheme(scheme) || !schemeMatchesKey(scheme, cred.key.keyType, cred.key.curve)) {
       throw new UsageError(`scheme ${schemeName(scheme)} does not fit the key`)
     }
-    const entries: CertificateEntry[] = cred.chain.map((certData, i) => ({
-      certData,
-      extensions: (cred.entryExtensions?.[i] ?? []).filter((e) => allowedEntryExts.has(e.type)),
-    }))
-    const certificate = encodeCertificate({ context, entries })
-    const content = signedContent(this.provider, keys, requestBytes, certificate)
-    const signature = this.provider.sign(scheme, cred.key, content)
-    const certificateVerify = encodeCertificateVerify({ algorithm: scheme, signature })
-    const mac = finishedMac(this.provider, keys, requestBytes, certificate, certificateVerify)
-    const finished = encodeFinished({ verifyData: mac })
-    this.createdContexts.add(h)
-    const out = new Uint8Array(certificate.length + certificateVerify.length + finished.length)
-    out.set(certificate, 0)
-    out.set(certificateVerify, certificate.length)
-    out.set(finished, certificate.length + certificateVerify.length)
-    return out
+    if (context.length > 0xff) throw new UsageError('certificate_request_context longer than 255 bytes')
+    // RFC 9261 §5.2.1: entry extensions only of types the request (or the ClientHello) carried.
+    const list = certificateList(cred, () => (req ? requestExtensionTypes(req) : this.clientHelloEntryExtensions))
+    const L = keys.length
+    const certBody = 1 + context.length + 3 + list.length
+    if (list.length > 0xffffff || certBody > 0xffffff) throw new UsageError('certificate_list too long')
+    const certAt = L + requestBytes.length
+    const cvAt = certAt + 4 + certBody
+    const scratch = acquireScratch()
+    try {
+      // Handshake Context || request || Certificate (RFC 9261 §5.2.1, §5.2.2).
+      let buf = scratch.ensure(cvAt + 512, 0)
+      buf.set(keys.hc, 0)
+      buf.set(requestBytes, L)
+      let at = certAt
+      buf[at] = HandshakeType.certificate
+      putU24(buf, at + 1, certBody)
+      buf[at + 4] = context.length
+      buf.set(context, at + 5)
+      at += 5 + context.length
+      putU24(buf, at, list.length)
+      buf.set(list, at + 3)
+      const signature = this.provider.sign(
+        scheme,
+        cred.key,
+        signedContentOfHash(this.provider.digest(keys.hash, buf.subarray(0, cvAt))),
+      )
+      if (signature.length > 0xffff) throw new UsageError('signature longer than 65535 bytes')
+      // CertificateVerify (RFC 8446 §4.4.3 layout): algorithm, signature<0..2^16-1>.
+      const cvLen = 8 + signature.length
+      const end = cvAt + cvLen
+      buf = scratch.ensure(end, cvAt)
+      buf[cvAt] = HandshakeType.certificate_verify
+      putU24(buf, cvAt + 1, 4 + signature.length)
+      buf[cvAt + 4] = scheme >>> 8
+      buf[cvAt + 5] = scheme & 0xff
+      buf[cvAt + 6] = signature.length >>> 8
+      buf[cvAt + 7] = signature.length & 0xff
+      buf.set(signature, cvAt + 8)
+      const mac = finishedMacOfHash(this.provider, keys, this.provider.digest(keys.hash, buf.subarray(0, end)))
+      // Certificate || CertificateVerify || Finished, in one allocation.
+      const out = new Uint8Array(end - certAt + 4 + L)
+      out.set(buf.subarray(certAt, end), 0)
+      writeFinished(out, end - certAt, mac)
+      this.markContext(k, CREATED)
+      return out
+    } finally {
+      releaseScratch(scratch, L)
+    }
   }
 
   /**
@@ -338,14 +366,39 @@ export class ExportedAuthenticators {
    */
   emptyAuthenticator(request: Uint8Array): Uint8Array {
     const req = decodeCertificateRequest(request)
-    this.createdContexts.add(hex(req.context))
+    this.markContext(contextKey(req.context), CREATED)
     return this.buildEmpty(this.keys(this.role), request, req.context)
   }
 
   private buildEmpty(keys: AuthenticatorKeys, requestBytes: Uint8Array, context: Uint8Array): Uint8Array {
-    const cert = encodeCertificate({ context, entries: [] })
-    const mac = finishedMac(this.provider, keys, requestBytes, cert, new Uint8Array(0))
-    return encodeFinished({ verifyData: mac })
+    const mac = this.emptyMac(keys, requestBytes, context)
+    const out = new Uint8Array(4 + mac.length)
+    writeFinished(out, 0, mac)
+    return out
+  }
+
+  /**
+   * RFC 9261 §5.2.4: the empty authenticator's Finished MAC, over Handshake Context || request ||
+   * a Certificate with the request's context and no entries (no CertificateVerify).
+   */
+  private emptyMac(keys: AuthenticatorKeys, requestBytes: Uint8Array, context: Uint8Array): Uint8Array {
+    const L = keys.length
+    const certAt = L + requestBytes.length
+    const end = certAt + 8 + context.length
+    const scratch = acquireScratch()
+    try {
+      const buf = scratch.ensure(end, 0)
+      buf.set(keys.hc, 0)
+      buf.set(requestBytes, L)
+      buf[certAt] = HandshakeType.certificate
+      putU24(buf, certAt + 1, 4 + context.length)
+      buf[certAt + 4] = context.length
+      buf.set(context, certAt + 5)
+      putU24(buf, end - 3, 0)
+      return finishedMacOfHash(this.provider, keys, this.provider.digest(keys.hash, buf.subarray(0, end)))
+    } finally {
+      releaseScratch(scratch, L)
+    }
   }
 
   /**
@@ -368,42 +421,42 @@ export class ExportedAuthenticators {
   }
 
   private validateOrThrow(bytes: Uint8Array, options: ValidateOptions): Verdict {
-    const fail = (reason: InvalidReason, message: string): never => {
-      throw new AuthenticatorInvalidError(reason, message)
-    }
     const creator: Role = this.role === 'server' ? 'client' : 'server'
     const keys = this.keys(creator)
     const request = options.request ? this.decodeRequest(options.request) : undefined
-    const requestBytes = options.request ?? new Uint8Array(0)
+    const requestBytes = options.request ?? EMPTY
     const a = decodeAuthenticator(bytes)
 
     if (a.kind === 'empty') {
       if (!request) return fail('empty-without-request', 'an empty authenticator must answer a request')
       if (a.finished.verifyData.length !== keys.length) return fail('bad-finished', 'Finished has the wrong length')
-      const cert = encodeCertificate({ context: request.context, entries: [] })
-      const mac = finishedMac(this.provider, keys, requestBytes, cert, new Uint8Array(0))
+      const mac = this.emptyMac(keys, requestBytes, request.context)
       if (!this.provider.equal(mac, a.finished.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
       return { kind: 'declined' }
     }
 
     const context = a.certificate.context
-    const h = hex(context)
+    const k = contextKey(context)
+    const state = this.contextState(k)
     // Checklist 12 / RFC 9261 §7.4: one validated authenticator per context.
-    if (this.validatedContexts.has(h)) return fail('already-validated', 'context already validated on this connection')
+    if ((state & VALIDATED) !== 0) return fail('already-validated', 'context already validated on this connection')
     if (request) {
       if (!this.provider.equal(context, request.context) || context.length !== request.context.length) {
         return fail('context-mismatch', 'authenticator context differs from the request')
       }
-    } else if (this.requestContexts.has(h) || this.createdContexts.has(h)) {
+    } else if ((state & (REQUESTED | CREATED)) !== 0) {
       return fail('context-reused', 'spontaneous authenticator reuses a context of this connection')
     }
     const entries = a.certificate.entries
     const leafEntry = entries[0]
     if (!leafEntry) return fail('empty-certificate-list', 'certificate_list is empty')
     // Checklist 8: entry extensions only of types present in the request (or the ClientHello).
-    const allowed = request ? new Set(request.extensions.map((e) => e.type)) : this.clientHelloEntryExtensions
-    for (const e of entries) {
-      for (const x of e.extensions) {
+    for (let i = 0; i < entries.length; i++) {
+      const exts = entries[i]!.extensions
+      if (exts.length === 0) continue
+      const allowed = request ? requestExtensionTypes(request) : this.clientHelloEntryExtensions
+      for (let j = 0; j < exts.length; j++) {
+        const x = exts[j]!
         if (!allowed.has(x.type)) return fail('unrequested-extension', `entry extension ${x.type} was not requested`)
       }
     }
@@ -421,25 +474,113 @@ export class ExportedAuthenticators {
     if (!schemeMatchesKey(scheme, keyInfo.keyType, keyInfo.curve)) {
       return fail('scheme-key-mismatch', `${schemeName(scheme)} does not match the certificate key`)
     }
-    // Checklist 10.
-    const content = signedContent(this.provider, keys, requestBytes, a.rawCertificate)
-    if (!this.provider.verify(scheme, leafEntry.certData, content, a.certificateVerify.signature)) {
-      return fail('bad-signature', 'CertificateVerify signature does not verify')
+    const L = keys.length
+    const certAt = L + requestBytes.length
+    const cvAt = certAt + a.rawCertificate.length
+    const end = cvAt + a.rawCertificateVerify.length
+    const scratch = acquireScratch()
+    try {
+      const buf = scratch.ensure(end, 0)
+      buf.set(keys.hc, 0)
+      buf.set(requestBytes, L)
+      buf.set(a.rawCertificate, certAt)
+      buf.set(a.rawCertificateVerify, cvAt)
+      // Checklist 10.
+      const content = signedContentOfHash(this.provider.digest(keys.hash, buf.subarray(0, cvAt)))
+      if (!this.provider.verify(scheme, leafEntry.certData, content, a.certificateVerify.signature)) {
+        return fail('bad-signature', 'CertificateVerify signature does not verify')
+      }
+      // Checklist 11.
+      if (a.finished.verifyData.length !== L) return fail('bad-finished', 'Finished has the wrong length')
+      const mac = finishedMacOfHash(this.provider, keys, this.provider.digest(keys.hash, buf.subarray(0, end)))
+      if (!this.provider.equal(mac, a.finished.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
+    } finally {
+      releaseScratch(scratch, L)
     }
-    // Checklist 11.
-    if (a.finished.verifyData.length !== keys.length) return fail('bad-finished', 'Finished has the wrong length')
-    const mac = finishedMac(this.provider, keys, requestBytes, a.rawCertificate, a.rawCertificateVerify)
-    if (!this.provider.equal(mac, a.finished.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
-    this.validatedContexts.add(h)
-    return {
-      kind: 'identity',
-      context,
-      chain: entries.map((e) => e.certData),
-      entries,
-      scheme,
-      validatedAt: new Date(),
-    }
+    this.markContext(k, VALIDATED)
+    const chain: Uint8Array[] = []
+    for (let i = 0; i < entries.length; i++) chain.push(entries[i]!.certData)
+    return { kind: 'identity', context, chain, entries, scheme, validatedAt: new Date() }
   }
+}
+
+function fail(reason: InvalidReason, message: string): never {
+  throw new AuthenticatorInvalidError(reason, message)
+}
+
+function putU24(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 16
+  b[at + 1] = (v >>> 8) & 0xff
+  b[at + 2] = v & 0xff
+}
+
+/** Finished (RFC 9261 §5.2.3): header and verify_data written into `out` at `at`. */
+function writeFinished(out: Uint8Array, at: number, mac: Uint8Array): void {
+  out[at] = HandshakeType.finished
+  putU24(out, at + 1, mac.length)
+  out.set(mac, at + 4)
+}
+
+/** The first of the key's schemes (our preference order) that the peer offered. */
+function firstOffered(schemes: readonly number[], offered: readonly number[]): number | undefined {
+  for (let i = 0; i < schemes.length; i++) if (offered.includes(schemes[i]!)) return schemes[i]
+  return undefined
+}
+
+const TYPE_13: readonly number[] = Object.freeze([HandshakeType.certificate_request])
+const TYPE_17: readonly number[] = Object.freeze([HandshakeType.client_certificate_request])
+const BOTH_TYPES: readonly number[] = Object.freeze([HandshakeType.certificate_request, HandshakeType.client_certificate_request])
+
+const EXT_TYPES = new WeakMap<CertificateRequest, ReadonlySet<number>>()
+
+/** Extension types of a request: what its answer's entries may carry (RFC 9261 §5.2.1). */
+function requestExtensionTypes(req: CertificateRequest): ReadonlySet<number> {
+  let t = EXT_TYPES.get(req)
+  if (t === undefined) {
+    t = new Set(req.extensions.map((e) => e.type))
+    EXT_TYPES.set(req, t)
+  }
+  return t
+}
+
+/** An encoded certificate_list and the chain it was made from (element identity checked). */
+interface CachedList {
+  readonly chain: readonly Uint8Array[]
+  readonly items: readonly Uint8Array[]
+  readonly bytes: Uint8Array
+}
+
+const LIST_CACHE = new WeakMap<Credential, CachedList>()
+
+/**
+ * The contents of `CertificateEntry certificate_list<0..2^24-1>` (RFC 8446 §4.4.2) for a
+ * credential. A chain without entry extensions encodes the same on every call, so it is cached
+ * per credential object (and rebuilt if its chain array or elements were swapped). Chains with
+ * entry extensions are filtered by `allowed()` and encoded per call.
+ */
+function certificateList(cred: Credential, allowed: () => ReadonlySet<number>): Uint8Array {
+  const plain = cred.entryExtensions === undefined || cred.entryExtensions.every((x) => x.length === 0)
+  if (plain) {
+    const hit = LIST_CACHE.get(cred)
+    if (hit !== undefined && hit.chain === cred.chain && sameItems(hit.items, cred.chain)) return hit.bytes
+  }
+  const ok = plain ? NO_EXTENSIONS : allowed()
+  const entries: CertificateEntry[] = cred.chain.map((certData, i) => ({
+    certData,
+    extensions: plain ? [] : (cred.entryExtensions?.[i] ?? []).filter((e) => ok.has(e.type)),
+  }))
+  // encodeCertificate checks every length and duplicate; its body after the context and the
+  // list length is the list itself.
+  const msg = encodeCertificate({ context: EMPTY, entries })
+  const bytes = msg.subarray(4 + 1 + 3)
+  if (plain) LIST_CACHE.set(cred, { chain: cred.chain, items: cred.chain.slice(), bytes })
+  return bytes
+}
+
+function sameItems(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 const NO_EXTENSIONS: ReadonlySet<number> = new Set()

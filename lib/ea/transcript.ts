@@ -76,3 +76,115 @@ export function finishedMac(
   const h = provider.digestParts(keys.hash, [keys.hc, request, certificate, certificateVerify])
   return provider.hmac(keys.hash, keys.fk, h)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hot path (issue 14 item 4). The functions above build each transcript from parts; the ones
+// below let authenticate/validate write Handshake Context || request || Certificate ||
+// CertificateVerify once into a reused buffer and hash prefixes of it with one-shot digests, and
+// compute the Finished HMAC from cached RFC 2104 pads. Same bytes, fewer objects per operation
+// (the differential spec spec/ea/hot-path.spec.ts holds both paths to identical output).
+
+/** HMAC block size of the authenticator hashes (RFC 2104 "B"; FIPS 180-4). */
+function blockSize(hash: AuthenticatorHash): number {
+  return hash === 'sha384' ? 128 : 64
+}
+
+/**
+ * RFC 2104 §2 with the key already shorter than B: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) ||
+ * m)). `inner` and `outer` hold the padded key followed by room for one hash output, so each
+ * HMAC is two one-shot digests over buffers built once per key.
+ */
+interface MacPads {
+  readonly inner: Uint8Array
+  readonly outer: Uint8Array
+  readonly block: number
+}
+
+const PADS = new WeakMap<AuthenticatorKeys, MacPads>()
+
+function padsOf(keys: AuthenticatorKeys): MacPads {
+  let p = PADS.get(keys)
+  if (p === undefined) {
+    const block = blockSize(keys.hash)
+    // The Finished MAC Key is Hash.length bytes (RFC 9261 §5.1), always shorter than the block.
+    const inner = new Uint8Array(block + keys.length).fill(0x36, 0, block)
+    const outer = new Uint8Array(block + keys.length).fill(0x5c, 0, block)
+    for (let i = 0; i < keys.fk.length; i++) {
+      inner[i] = inner[i]! ^ keys.fk[i]!
+      outer[i] = outer[i]! ^ keys.fk[i]!
+    }
+    p = { inner, outer, block }
+    PADS.set(keys, p)
+  }
+  return p
+}
+
+/**
+ * Finished verify_data (RFC 9261 §5.2.3) from the transcript hash: `HMAC(FK, transcriptHash)`,
+ * equal to `provider.hmac(keys.hash, keys.fk, transcriptHash)`.
+ */
+export function finishedMacOfHash(provider: CryptoProvider, keys: AuthenticatorKeys, transcriptHash: Uint8Array): Uint8Array {
+  const p = padsOf(keys)
+  p.inner.set(transcriptHash, p.block)
+  const ih = provider.digest(keys.hash, p.inner)
+  p.outer.set(ih, p.block)
+  const mac = provider.digest(keys.hash, p.outer)
+  // Leave no transcript-derived bytes behind in the long-lived pad buffers.
+  p.inner.fill(0, p.block)
+  p.outer.fill(0, p.block)
+  return mac
+}
+
+/** The signed-content buffers (RFC 9261 §5.2.2), one per hash length, prefix filled in once. */
+const CONTENT: Record<32 | 48, Uint8Array> = {
+  32: new Uint8Array(SIGNED_PREFIX.length + 32),
+  48: new Uint8Array(SIGNED_PREFIX.length + 48),
+}
+CONTENT[32].set(SIGNED_PREFIX)
+CONTENT[48].set(SIGNED_PREFIX)
+
+/**
+ * A reusable transcript buffer. `buf` grows and is never shrunk; callers write the messages at
+ * increasing offsets and hash prefixes. One module-wide instance serves every connection, since
+ * authenticate and validate are synchronous; a nested use (a provider calling back into us) gets
+ * a fresh one.
+ */
+export class TranscriptScratch {
+  buf: Uint8Array = new Uint8Array(4096)
+  busy = false
+
+  /** Makes room for `n` bytes, keeping the first `keep`. */
+  ensure(n: number, keep: number): Uint8Array {
+    if (n > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(n, this.buf.length * 2))
+      bigger.set(this.buf.subarray(0, keep))
+      this.buf.fill(0)
+      this.buf = bigger
+    }
+    return this.buf
+  }
+}
+
+/**
+ * `0x20 * 64 || "Exported Authenticator" || 0x00 || transcriptHash` in a shared buffer that is
+ * valid until the next call (sign/verify consume it synchronously).
+ */
+export function signedContentOfHash(transcriptHash: Uint8Array): Uint8Array {
+  const out = CONTENT[transcriptHash.length as 32 | 48]
+  out.set(transcriptHash, SIGNED_PREFIX.length)
+  return out
+}
+
+const SHARED = new TranscriptScratch()
+
+export function acquireScratch(): TranscriptScratch {
+  if (SHARED.busy) return new TranscriptScratch()
+  SHARED.busy = true
+  return SHARED
+}
+
+/** Releases the scratch, wiping the Handshake Context (a secret) written at its start. */
+export function releaseScratch(s: TranscriptScratch, hcLength: number): void {
+  s.buf.fill(0, 0, hcLength)
+  s.busy = false
+}

@@ -13,6 +13,8 @@ import {
   encodeServerNameList,
   encodeSignatureSchemeList,
   readExtensions,
+  scanExtensions,
+  u16at,
   writeExtensions,
 } from './extensions.js'
 import type { Extension, OidFilter } from './extensions.js'
@@ -66,13 +68,60 @@ const STRUCTURE = 'CertificateRequest'
  */
 export function decodeCertificateRequest(
   bytes: Uint8Array,
-  accept: readonly number[] = [HandshakeType.certificate_request, HandshakeType.client_certificate_request],
+  accept: readonly number[] = BOTH_TYPES,
+): CertificateRequest {
+  return decodeWellFramedRequest(bytes, accept) ?? decodeCertificateRequestReference(bytes, accept)
+}
+
+const BOTH_TYPES: readonly number[] = Object.freeze([HandshakeType.certificate_request, HandshakeType.client_certificate_request])
+
+/**
+ * Fast framing of a well-formed request (header, context, extension block filling the body, no
+ * duplicate types), then the same interpretation as the reference decoder; undefined at the
+ * first framing anomaly so that the reference decoder reports it precisely.
+ */
+function decodeWellFramedRequest(b: Uint8Array, accept: readonly number[]): CertificateRequest | undefined {
+  const n = b.length
+  if (n < 5) return undefined
+  const type = b[0]!
+  if (!accept.includes(type)) return undefined
+  if (4 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!) !== n) return undefined
+  const ctxLen = b[4]!
+  const extStart = 5 + ctxLen
+  if (n - extStart < 2) return undefined
+  const extLen = u16at(b, extStart)
+  if (extLen < 2 || extStart + 2 + extLen !== n) return undefined
+  const extensions = scanExtensions(b, extStart + 2, n)
+  if (extensions === undefined) return undefined
+  return interpret(b, type, b.subarray(5, extStart), extensions, extStart)
+}
+
+/**
+ * The reference decoder: every field through the bounds-checked readers.
+ * @throws DecodeError (`ERR_SC_DECODE`) with the structure and offset of the first problem
+ */
+export function decodeCertificateRequestReference(
+  bytes: Uint8Array,
+  accept: readonly number[] = BOTH_TYPES,
 ): CertificateRequest {
   const { type, body } = openHandshake(bytes, accept, STRUCTURE)
   const context = body.vector(1, 0, 0xff, 'certificate_request_context')
   const extStart = body.offset
   const extensions = readExtensions(body, 2, STRUCTURE)
   body.end()
+  return interpret(bytes, type, context, extensions, extStart)
+}
+
+const SIGALGS_STRUCTURE = `${STRUCTURE}.signature_algorithms`
+
+/** Reads the known extensions of a framed request; `extStart` is the offset of the block's length. */
+function interpret(
+  bytes: Uint8Array,
+  type: number,
+  context: Uint8Array,
+  extensions: readonly Extension[],
+  extStart: number,
+): CertificateRequest {
   let signatureAlgorithms: number[] | undefined
   let signatureAlgorithmsCert: number[] | undefined
   let certificateAuthorities: Uint8Array[] | undefined
@@ -82,12 +131,13 @@ export function decodeCertificateRequest(
   let signedCertificateTimestamp = false
   // Offsets of each extension's data, for precise errors.
   let at = extStart + 2
-  for (const e of extensions) {
+  for (let i = 0; i < extensions.length; i++) {
+    const e = extensions[i]!
     const dataAt = at + 4
     at = dataAt + e.data.length
     switch (e.type) {
       case ExtensionType.signature_algorithms:
-        signatureAlgorithms = decodeSignatureSchemeList(e.data, dataAt, `${STRUCTURE}.signature_algorithms`)
+        signatureAlgorithms = decodeSignatureSchemeList(e.data, dataAt, SIGALGS_STRUCTURE)
         break
       case ExtensionType.signature_algorithms_cert:
         signatureAlgorithmsCert = decodeSignatureSchemeList(e.data, dataAt, `${STRUCTURE}.signature_algorithms_cert`)

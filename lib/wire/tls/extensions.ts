@@ -59,6 +59,13 @@ export function writeExtensions(w: ByteWriter, extensions: readonly Extension[])
 
 /** RFC 8446 §4.2.3: `SignatureScheme supported_signature_algorithms<2..2^16-2>`. */
 export function decodeSignatureSchemeList(data: Uint8Array, base: number, structure: string): number[] {
+  // Fast path for a well-formed list; anything else goes through the reader for its error.
+  const n = data.length
+  if (n >= 4 && n % 2 === 0 && u16at(data, 0) === n - 2) {
+    const out: number[] = []
+    for (let i = 2; i < n; i += 2) out.push(u16at(data, i))
+    return out
+  }
   const r = new ByteReader(data, structure, base)
   const list = r.subReader(2, 2, 0xfffe, 'supported_signature_algorithms', structure)
   if (list.remaining % 2 !== 0) list.fail('odd length signature scheme list')
@@ -175,4 +182,32 @@ export function encodeServerNameList(names: readonly string[]): Uint8Array {
     }
   })
   return w.finish()
+}
+
+/** Big-endian uint16 at `at` (callers have checked the bounds). */
+export function u16at(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!
+}
+
+/**
+ * The fast reader behind the hot-path decoders: the extension block `b[at..end)` (contents of
+ * `Extension extensions<..>`, length prefix already consumed) as a list, or undefined when it is
+ * not well formed in any way (bad inner length, duplicate type). Callers then run the reference
+ * reader, which reports the precise error; so this function needs no messages of its own.
+ */
+export function scanExtensions(b: Uint8Array, at: number, end: number): Extension[] | undefined {
+  const out: Extension[] = []
+  while (at < end) {
+    if (end - at < 4) return undefined
+    const type = u16at(b, at)
+    const len = u16at(b, at + 2)
+    at += 4
+    if (len > end - at) return undefined
+    // The pairwise duplicate check is quadratic: long blocks go to the reference reader's Set.
+    if (out.length === 16) return undefined
+    for (let i = 0; i < out.length; i++) if (out[i]!.type === type) return undefined
+    out.push({ type, data: b.subarray(at, at + len) })
+    at += len
+  }
+  return out
 }
