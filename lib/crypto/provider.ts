@@ -26,6 +26,12 @@ export interface CryptoProvider {
   /** TLS 1.3 schemes this provider can sign and verify. */
   readonly schemes: readonly number[]
   digest(hash: HashName, data: Uint8Array): Uint8Array
+  /**
+   * Optional: writes the digest of `data` into `out` at `offset`, allocating no result buffer.
+   * The RFC 9261 hot path uses it for its four hashes per operation when present, and
+   * `digest` + copy otherwise.
+   */
+  digestInto?(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void
   /** Hash of the concatenation of `parts`, without building it (transcripts, RFC 9261 §5.2.2). */
   digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array

@@ -13,7 +13,7 @@ import type { Extension } from '../wire/tls/extensions.js'
 import { isTls13Scheme, schemeMatchesKey, schemeName, TLS13_SCHEMES } from '../wire/tls/signature-scheme.js'
 import { keysFromTlsSocket } from './exporter.js'
 import type { AuthenticatorHash, Exporter, TlsSocketLike } from './exporter.js'
-import { acquireScratch, deriveKeys, finishedMacOfHash, releaseScratch, signedContentOfHash } from './transcript.js'
+import { acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch, signedContentOf } from './transcript.js'
 import type { AuthenticatorKeys, Role } from './transcript.js'
 
 /** A certificate chain with the key of its leaf, as presented in an authenticator. */
@@ -330,11 +330,7 @@ export class ExportedAuthenticators {
       at += 5 + context.length
       putU24(buf, at, list.length)
       buf.set(list, at + 3)
-      const signature = this.provider.sign(
-        scheme,
-        cred.key,
-        signedContentOfHash(this.provider.digest(keys.hash, buf.subarray(0, cvAt))),
-      )
+      const signature = this.provider.sign(scheme, cred.key, signedContentOf(this.provider, keys, buf.subarray(0, cvAt)))
       if (signature.length > 0xffff) throw new UsageError('signature longer than 65535 bytes')
       // CertificateVerify (RFC 8446 §4.4.3 layout): algorithm, signature<0..2^16-1>.
       const cvLen = 8 + signature.length
@@ -347,7 +343,8 @@ export class ExportedAuthenticators {
       buf[cvAt + 6] = signature.length >>> 8
       buf[cvAt + 7] = signature.length & 0xff
       buf.set(signature, cvAt + 8)
-      const mac = finishedMacOfHash(this.provider, keys, this.provider.digest(keys.hash, buf.subarray(0, end)))
+      const mac = macScratch(L)
+      finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
       // Certificate || CertificateVerify || Finished, in one allocation.
       const out = new Uint8Array(end - certAt + 4 + L)
       out.set(buf.subarray(certAt, end), 0)
@@ -379,7 +376,8 @@ export class ExportedAuthenticators {
 
   /**
    * RFC 9261 §5.2.4: the empty authenticator's Finished MAC, over Handshake Context || request ||
-   * a Certificate with the request's context and no entries (no CertificateVerify).
+   * a Certificate with the request's context and no entries (no CertificateVerify). Returns the
+   * shared MAC buffer: valid until the next authenticate or validate.
    */
   private emptyMac(keys: AuthenticatorKeys, requestBytes: Uint8Array, context: Uint8Array): Uint8Array {
     const L = keys.length
@@ -395,7 +393,9 @@ export class ExportedAuthenticators {
       buf[certAt + 4] = context.length
       buf.set(context, certAt + 5)
       putU24(buf, end - 3, 0)
-      return finishedMacOfHash(this.provider, keys, this.provider.digest(keys.hash, buf.subarray(0, end)))
+      const mac = macScratch(L)
+      finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
+      return mac
     } finally {
       releaseScratch(scratch, L)
     }
@@ -486,13 +486,14 @@ export class ExportedAuthenticators {
       buf.set(a.rawCertificate, certAt)
       buf.set(a.rawCertificateVerify, cvAt)
       // Checklist 10.
-      const content = signedContentOfHash(this.provider.digest(keys.hash, buf.subarray(0, cvAt)))
+      const content = signedContentOf(this.provider, keys, buf.subarray(0, cvAt))
       if (!this.provider.verify(scheme, leafEntry.certData, content, a.certificateVerify.signature)) {
         return fail('bad-signature', 'CertificateVerify signature does not verify')
       }
       // Checklist 11.
       if (a.finished.verifyData.length !== L) return fail('bad-finished', 'Finished has the wrong length')
-      const mac = finishedMacOfHash(this.provider, keys, this.provider.digest(keys.hash, buf.subarray(0, end)))
+      const mac = macScratch(L)
+      finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
       if (!this.provider.equal(mac, a.finished.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
     } finally {
       releaseScratch(scratch, L)

@@ -119,6 +119,12 @@ function padsOf(keys: AuthenticatorKeys): MacPads {
   return p
 }
 
+/** `provider.digestInto` when the provider has it, else `digest` and a copy. */
+function digestTo(provider: CryptoProvider, hash: AuthenticatorHash, data: Uint8Array, out: Uint8Array, offset: number): void {
+  if (provider.digestInto !== undefined) provider.digestInto(hash, data, out, offset)
+  else out.set(provider.digest(hash, data), offset)
+}
+
 /**
  * Finished verify_data (RFC 9261 §5.2.3) from the transcript hash: `HMAC(FK, transcriptHash)`,
  * equal to `provider.hmac(keys.hash, keys.fk, transcriptHash)`.
@@ -126,13 +132,45 @@ function padsOf(keys: AuthenticatorKeys): MacPads {
 export function finishedMacOfHash(provider: CryptoProvider, keys: AuthenticatorKeys, transcriptHash: Uint8Array): Uint8Array {
   const p = padsOf(keys)
   p.inner.set(transcriptHash, p.block)
-  const ih = provider.digest(keys.hash, p.inner)
-  p.outer.set(ih, p.block)
+  digestTo(provider, keys.hash, p.inner, p.outer, p.block)
   const mac = provider.digest(keys.hash, p.outer)
-  // Leave no transcript-derived bytes behind in the long-lived pad buffers.
+  wipePads(p)
+  return mac
+}
+
+/**
+ * Finished verify_data (RFC 9261 §5.2.3) of a whole transcript: `HMAC(FK, H(transcript))`
+ * written into `out` at `offset`, with three digests and no allocation.
+ */
+export function finishedMacInto(
+  provider: CryptoProvider,
+  keys: AuthenticatorKeys,
+  transcript: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+): void {
+  const p = padsOf(keys)
+  digestTo(provider, keys.hash, transcript, p.inner, p.block)
+  digestTo(provider, keys.hash, p.inner, p.outer, p.block)
+  digestTo(provider, keys.hash, p.outer, out, offset)
+  wipePads(p)
+}
+
+/** Leaves no transcript-derived bytes behind in the long-lived pad buffers. */
+function wipePads(p: MacPads): void {
   p.inner.fill(0, p.block)
   p.outer.fill(0, p.block)
-  return mac
+}
+
+/**
+ * A Finished MAC buffer per hash length (valid until the next use). Not wiped: a Finished value
+ * is sent to the peer, it is no secret.
+ */
+const MAC: Record<32 | 48, Uint8Array> = { 32: new Uint8Array(32), 48: new Uint8Array(48) }
+
+/** The shared MAC buffer of length `L` (valid until the next call). */
+export function macScratch(L: 32 | 48): Uint8Array {
+  return MAC[L]
 }
 
 /** The signed-content buffers (RFC 9261 §5.2.2), one per hash length, prefix filled in once. */
@@ -166,12 +204,12 @@ export class TranscriptScratch {
 }
 
 /**
- * `0x20 * 64 || "Exported Authenticator" || 0x00 || transcriptHash` in a shared buffer that is
- * valid until the next call (sign/verify consume it synchronously).
+ * RFC 9261 §5.2.2: `0x20 * 64 || "Exported Authenticator" || 0x00 || H(transcript)` in a shared
+ * buffer that is valid until the next call (sign/verify consume it synchronously).
  */
-export function signedContentOfHash(transcriptHash: Uint8Array): Uint8Array {
-  const out = CONTENT[transcriptHash.length as 32 | 48]
-  out.set(transcriptHash, SIGNED_PREFIX.length)
+export function signedContentOf(provider: CryptoProvider, keys: AuthenticatorKeys, transcript: Uint8Array): Uint8Array {
+  const out = CONTENT[keys.length]
+  digestTo(provider, keys.hash, transcript, out, SIGNED_PREFIX.length)
   return out
 }
 
@@ -184,7 +222,8 @@ export function acquireScratch(): TranscriptScratch {
 }
 
 /** Releases the scratch, wiping the Handshake Context (a secret) written at its start. */
-export function releaseScratch(s: TranscriptScratch, hcLength: number): void {
+export function releaseScratch(s: TranscriptScratch, hcLength: 32 | 48): void {
   s.buf.fill(0, 0, hcLength)
+  CONTENT[hcLength].fill(0, SIGNED_PREFIX.length)
   s.busy = false
 }
