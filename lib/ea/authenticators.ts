@@ -192,7 +192,7 @@ export class ExportedAuthenticators {
 
   private freshContext(): Uint8Array {
     for (;;) {
-      const c = this.provider.randomBytes(DEFAULTS.contextBytes)
+      const c = randomContext(this.provider)
       if (this.contextState(contextKey(c)) === 0) return c
     }
   }
@@ -503,6 +503,32 @@ export class ExportedAuthenticators {
     for (let i = 0; i < entries.length; i++) chain.push(entries[i]!.certData)
     return { kind: 'identity', context, chain, entries, scheme, validatedAt: new Date() }
   }
+}
+
+/** Random bytes drawn from the provider in blocks, handed out once each (never reused). */
+interface RandomPool {
+  buf: Uint8Array
+  at: number
+}
+const RANDOM_POOLS = new WeakMap<CryptoProvider, RandomPool>()
+const POOL_CONTEXTS = 32
+
+/**
+ * A fresh unpredictable context (RFC 9261 §4: "SHOULD be unpredictable"): DEFAULTS.contextBytes
+ * bytes of the provider's CSPRNG. Drawn 32 contexts at a time, as one randomBytes call costs
+ * about as much as the rest of `request()`; each slice is used for one context only and is
+ * copied into the request message.
+ */
+function randomContext(provider: CryptoProvider): Uint8Array {
+  const n = DEFAULTS.contextBytes
+  let pool = RANDOM_POOLS.get(provider)
+  if (pool === undefined || pool.at + n > pool.buf.length) {
+    pool = { buf: provider.randomBytes(n * POOL_CONTEXTS), at: 0 }
+    RANDOM_POOLS.set(provider, pool)
+  }
+  const c = pool.buf.subarray(pool.at, pool.at + n)
+  pool.at += n
+  return c
 }
 
 function fail(reason: InvalidReason, message: string): never {

@@ -1,5 +1,4 @@
 import { ByteReader } from '../byte-reader.js'
-import { ByteWriter } from '../byte-writer.js'
 import { UsageError } from '../../errors.js'
 import { HandshakeType, openHandshake } from './handshake.js'
 import {
@@ -15,7 +14,6 @@ import {
   readExtensions,
   scanExtensions,
   u16at,
-  writeExtensions,
 } from './extensions.js'
 import type { Extension, OidFilter } from './extensions.js'
 
@@ -235,11 +233,37 @@ export function encodeCertificateRequest(init: CertificateRequestInit): Uint8Arr
     exts.push({ type: ExtensionType.server_name, data: encodeServerNameList([init.serverName]) })
   }
   if (init.extraExtensions) exts.push(...init.extraExtensions)
-  const w = new ByteWriter()
-  w.u8(type)
-  w.vector(3, (b) => {
-    b.vector(1, (c) => c.bytes(init.context), 'certificate_request_context')
-    writeExtensions(b, exts)
-  }, 'handshake body')
-  return w.finish()
+  // Sizes first, then one allocation (requests are made per identity asked for). The checks and
+  // messages are those of ByteWriter / writeExtensions.
+  let extLen = 0
+  for (let i = 0; i < exts.length; i++) {
+    const e = exts[i]!
+    for (let j = 0; j < i; j++) if (exts[j]!.type === e.type) throw new UsageError(`duplicate extension type ${e.type}`)
+    if ((e.type & 0xffff) !== e.type) throw new UsageError(`uint16 value ${e.type} out of range`)
+    if (e.data.length > 0xffff) throw new UsageError(`extension_data of ${e.data.length} bytes does not fit a 2-byte length`)
+    extLen += 4 + e.data.length
+  }
+  if (extLen > 0xffff) throw new UsageError(`extensions of ${extLen} bytes does not fit a 2-byte length`)
+  const bodyLen = 1 + init.context.length + 2 + extLen
+  if (bodyLen > 0xffffff) throw new UsageError(`handshake body of ${bodyLen} bytes does not fit a 3-byte length`)
+  const out = new Uint8Array(4 + bodyLen)
+  out[0] = type
+  out[1] = bodyLen >>> 16
+  out[2] = (bodyLen >>> 8) & 0xff
+  out[3] = bodyLen & 0xff
+  out[4] = init.context.length
+  out.set(init.context, 5)
+  let at = 5 + init.context.length
+  out[at++] = extLen >>> 8
+  out[at++] = extLen & 0xff
+  for (let i = 0; i < exts.length; i++) {
+    const e = exts[i]!
+    out[at++] = e.type >>> 8
+    out[at++] = e.type & 0xff
+    out[at++] = e.data.length >>> 8
+    out[at++] = e.data.length & 0xff
+    out.set(e.data, at)
+    at += e.data.length
+  }
+  return out
 }

@@ -77,11 +77,18 @@ export function decodeSignatureSchemeList(data: Uint8Array, base: number, struct
 
 export function encodeSignatureSchemeList(schemes: readonly number[]): Uint8Array {
   if (schemes.length === 0) throw new UsageError('signature scheme list must not be empty')
-  const w = new ByteWriter(2 + schemes.length * 2)
-  w.vector(2, (x) => {
-    for (const s of schemes) x.u16(s)
-  })
-  return w.finish()
+  const len = schemes.length * 2
+  if (len > 0xffff) throw new UsageError(`vector of ${len} bytes does not fit a 2-byte length`)
+  const out = new Uint8Array(2 + len)
+  out[0] = len >>> 8
+  out[1] = len & 0xff
+  for (let i = 0; i < schemes.length; i++) {
+    const v = schemes[i]!
+    if ((v & 0xffff) !== v) throw new UsageError(`uint16 value ${v} out of range`)
+    out[2 + 2 * i] = v >>> 8
+    out[3 + 2 * i] = v & 0xff
+  }
+  return out
 }
 
 /**
