@@ -3,7 +3,7 @@
  * sign / verify of the same key measured in the same run. Ratio = bare ops/s ÷ EA ops/s (time
  * per EA operation relative to one bare signature operation); 1.00 means no overhead.
  */
-import { createPrivateKey, createPublicKey, hash, sign, verify, X509Certificate, constants } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, hash, sign, verify, X509Certificate, constants } from 'node:crypto'
 import { ExportedAuthenticators } from '../lib/ea/authenticators.js'
 import { nodeCrypto } from '../lib/crypto/node-provider.js'
 import { nobleCrypto } from '../lib/crypto/noble-provider.js'
@@ -47,6 +47,8 @@ interface Times {
   verify: number
   floorSign: number
   floorVerify: number
+  floorSignRunning: number
+  floorVerifyRunning: number
 }
 
 function measure(
@@ -55,7 +57,7 @@ function measure(
   maxOps: number,
   round: (t: Times) => void,
 ): Times {
-  const t: Times = { ops: 0, authenticate: 0, validate: 0, sign: 0, verify: 0, floorSign: 0, floorVerify: 0 }
+  const t: Times = { ops: 0, authenticate: 0, validate: 0, sign: 0, verify: 0, floorSign: 0, floorVerify: 0, floorSignRunning: 0, floorVerifyRunning: 0 }
   round({ ...t }) // warm-up, discarded
   const start = performance.now()
   while (performance.now() - start < budgetMs && t.ops < maxOps) {
@@ -147,7 +149,15 @@ export async function runEaBench(ms = 1000): Promise<EaBenchRow[]> {
           acc.floorSign += now - at
           at = now
           for (let i = 0; i < batch; i++) floor.verify()
-          acc.floorVerify += performance.now() - at
+          now = performance.now()
+          acc.floorVerify += now - at
+          at = now
+          for (let i = 0; i < batch; i++) floor.signRunning()
+          now = performance.now()
+          acc.floorSignRunning += now - at
+          at = now
+          for (let i = 0; i < batch; i++) floor.verifyRunning()
+          acc.floorVerifyRunning += performance.now() - at
         }
       })
       const perSecond = (ms: number): number => t.ops / (ms / 1000)
@@ -165,7 +175,12 @@ export async function runEaBench(ms = 1000): Promise<EaBenchRow[]> {
         bareVerifyOps: Math.round(bareVerifyOps),
         validateRatio: round2(bareVerifyOps / valOps),
         authenticatorBytes,
-        ...(floor ? { authenticateFloor: round2(t.floorSign / t.sign), validateFloor: round2(t.floorVerify / t.verify) } : {}),
+        ...(floor
+          ? {
+              authenticateFloor: round2(Math.min(t.floorSign, t.floorSignRunning) / t.sign),
+              validateFloor: round2(Math.min(t.floorVerify, t.floorVerifyRunning) / t.verify),
+            }
+          : {}),
       })
     }
   }
@@ -176,7 +191,10 @@ export async function runEaBench(ms = 1000): Promise<EaBenchRow[]> {
  * The bare node:crypto calls one RFC 9261 operation cannot avoid (§5.2.2, §5.2.3), on inputs of
  * the real sizes: `H(HC || request || Certificate)`, the sign or verify of the signed content,
  * `H(HC || request || Certificate || CertificateVerify)`, and HMAC(FK, ·) as two hashes over the
- * precomputed inner and outer pads. Nothing else: no encoding, decoding or bookkeeping.
+ * precomputed inner and outer pads; digests as binary strings written into reused buffers (the
+ * cheapest output form). The transcript hashes either as two one-shot digests or as one running
+ * hash read twice (`copy()`); both are measured and the floor is the cheaper. Nothing else: no
+ * encoding, decoding or bookkeeping.
  */
 function floorOps(
   request: Uint8Array,
@@ -186,32 +204,43 @@ function floorOps(
   signKey: Parameters<typeof sign>[2],
   verifyKey: Parameters<typeof verify>[2],
   sig: Uint8Array,
-): { sign: () => void; verify: () => void } {
+): { sign: () => void; verify: () => void; signRunning: () => void; verifyRunning: () => void } {
   const L = 48
   const certLen = 4 + ((auth[1]! << 16) | (auth[2]! << 8) | auth[3]!)
   const cvLen = 4 + ((auth[certLen + 1]! << 16) | (auth[certLen + 2]! << 8) | auth[certLen + 3]!)
   const transcript = new Uint8Array(L + request.length + certLen + cvLen).fill(3, 0, L)
   transcript.set(request, L)
   transcript.set(auth.subarray(0, certLen + cvLen), L + request.length)
-  const prefix1 = transcript.subarray(0, L + request.length + certLen)
-  const inner = new Uint8Array(128 + L).fill(0x36)
-  const outer = new Uint8Array(128 + L).fill(0x5c)
-  const mac = (): void => {
-    inner.set(hash('sha384', transcript, 'buffer'), 128)
-    outer.set(hash('sha384', inner, 'buffer'), 128)
-    hash('sha384', outer, 'buffer')
+  const cut = L + request.length + certLen
+  const prefix1 = transcript.subarray(0, cut)
+  const cv = transcript.subarray(cut)
+  const inner = Buffer.alloc(128 + L, 0x36)
+  const outer = Buffer.alloc(128 + L, 0x5c)
+  const signed = Buffer.alloc(135, 0x20)
+  const pads = (): void => {
+    outer.write(hash('sha384', inner, 'binary'), 128, 'binary')
+    hash('sha384', outer, 'binary')
   }
+  const oneShot = (op: () => void): void => {
+    signed.write(hash('sha384', prefix1, 'binary'), 87, 'binary')
+    op()
+    inner.write(hash('sha384', transcript, 'binary'), 128, 'binary')
+    pads()
+  }
+  const running = (op: () => void): void => {
+    const h = createHash('sha384').update(prefix1)
+    signed.write(h.copy().digest('binary'), 87, 'binary')
+    op()
+    inner.write(h.update(cv).digest('binary'), 128, 'binary')
+    pads()
+  }
+  const s = (): unknown => sign(alg, content, signKey)
+  const v = (): unknown => verify(alg, content, verifyKey, sig)
   return {
-    sign: (): void => {
-      hash('sha384', prefix1, 'buffer')
-      sign(alg, content, signKey)
-      mac()
-    },
-    verify: (): void => {
-      hash('sha384', prefix1, 'buffer')
-      verify(alg, content, verifyKey, sig)
-      mac()
-    },
+    sign: (): void => oneShot(s),
+    verify: (): void => oneShot(v),
+    signRunning: (): void => running(s),
+    verifyRunning: (): void => running(v),
   }
 }
 

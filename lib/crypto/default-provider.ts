@@ -17,7 +17,7 @@ import { schemeName } from '../wire/tls/signature-scheme.js'
 import type { HashName } from '../wire/tls/signature-scheme.js'
 import { nobleCrypto } from './noble-provider.js'
 import { nodeCrypto } from './node-provider.js'
-import type { CryptoProvider, PublicKeyInfo, SigningKey } from './provider.js'
+import type { CryptoProvider, PublicKeyInfo, RunningHash, SigningKey } from './provider.js'
 
 /**
  * Combines providers scheme by scheme (see the module comment for the rule).
@@ -51,6 +51,7 @@ export function combineProviders(providers: readonly CryptoProvider[], name?: st
     name: name ?? providers.map((p) => p.name).join('+'),
     schemes,
     digest: (hash: HashName, data: Uint8Array): Uint8Array => first.digest(hash, data),
+    ...(first.runningHash ? { runningHash: (hash: HashName): RunningHash => first.runningHash!(hash) } : {}),
     digestInto(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void {
       if (first.digestInto) first.digestInto(hash, data, out, offset)
       else out.set(first.digest(hash, data), offset)

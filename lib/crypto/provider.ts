@@ -17,6 +17,15 @@ export interface SigningKey {
   readonly schemes: readonly number[]
 }
 
+/** An incremental hash (see {@link CryptoProvider.runningHash}). */
+export interface RunningHash {
+  update(data: Uint8Array): void
+  /** Writes the hash of everything so far into `out` at `offset`; hashing can go on. */
+  peekInto(out: Uint8Array, offset: number): void
+  /** Writes the final hash into `out` at `offset`; the object must not be used again. */
+  finishInto(out: Uint8Array, offset: number): void
+}
+
 /**
  * The cryptography RFC 9261 needs, behind one interface so the binding can use `node:crypto`
  * (fast, default) and tests can cross-check against a pure-JS implementation.
@@ -33,6 +42,12 @@ export interface CryptoProvider {
    */
   digestInto?(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void
   /** Hash of the concatenation of `parts`, without building it (transcripts, RFC 9261 §5.2.2). */
+  /**
+   * Optional: an incremental hash whose intermediate value can be read. RFC 9261 hashes
+   * `HC || request || Certificate` and then the same bytes plus the CertificateVerify; for long
+   * transcripts (RSA, ML-DSA chains) hashing the prefix once is cheaper than twice.
+   */
+  runningHash?(hash: HashName): RunningHash
   digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array
   /** Constant-time equality (false when lengths differ). */

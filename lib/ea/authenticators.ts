@@ -13,7 +13,7 @@ import type { Extension } from '../wire/tls/extensions.js'
 import { isTls13Scheme, schemeMatchesKey, schemeName, TLS13_SCHEMES } from '../wire/tls/signature-scheme.js'
 import { keysFromTlsSocket } from './exporter.js'
 import type { AuthenticatorHash, Exporter, TlsSocketLike } from './exporter.js'
-import { acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch, signedContentOf } from './transcript.js'
+import { TranscriptHashes, acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch } from './transcript.js'
 import type { AuthenticatorKeys, Role } from './transcript.js'
 
 /** A certificate chain with the key of its leaf, as presented in an authenticator. */
@@ -330,7 +330,8 @@ export class ExportedAuthenticators {
       at += 5 + context.length
       putU24(buf, at, list.length)
       buf.set(list, at + 3)
-      const signature = this.provider.sign(scheme, cred.key, signedContentOf(this.provider, keys, buf.subarray(0, cvAt)))
+      const hashes = new TranscriptHashes(this.provider, keys)
+      const signature = this.provider.sign(scheme, cred.key, hashes.signedContent(buf, cvAt))
       if (signature.length > 0xffff) throw new UsageError('signature longer than 65535 bytes')
       // CertificateVerify (RFC 8446 §4.4.3 layout): algorithm, signature<0..2^16-1>.
       const cvLen = 8 + signature.length
@@ -344,7 +345,7 @@ export class ExportedAuthenticators {
       buf[cvAt + 7] = signature.length & 0xff
       buf.set(signature, cvAt + 8)
       const mac = macScratch(L)
-      finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
+      hashes.finishedMac(buf, end, mac, 0)
       // Certificate || CertificateVerify || Finished, in one allocation.
       const out = new Uint8Array(end - certAt + 4 + L)
       out.set(buf.subarray(certAt, end), 0)
@@ -486,14 +487,15 @@ export class ExportedAuthenticators {
       buf.set(a.rawCertificate, certAt)
       buf.set(a.rawCertificateVerify, cvAt)
       // Checklist 10.
-      const content = signedContentOf(this.provider, keys, buf.subarray(0, cvAt))
+      const hashes = new TranscriptHashes(this.provider, keys)
+      const content = hashes.signedContent(buf, cvAt)
       if (!this.provider.verify(scheme, leafEntry.certData, content, a.certificateVerify.signature)) {
         return fail('bad-signature', 'CertificateVerify signature does not verify')
       }
       // Checklist 11.
       if (a.finished.verifyData.length !== L) return fail('bad-finished', 'Finished has the wrong length')
       const mac = macScratch(L)
-      finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
+      hashes.finishedMac(buf, end, mac, 0)
       if (!this.provider.equal(mac, a.finished.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
     } finally {
       releaseScratch(scratch, L)

@@ -1,4 +1,4 @@
-import type { CryptoProvider } from '../crypto/provider.js'
+import type { CryptoProvider, RunningHash } from '../crypto/provider.js'
 import { hashLength } from './exporter.js'
 import type { AuthenticatorHash, Exporter } from './exporter.js'
 
@@ -204,13 +204,62 @@ export class TranscriptScratch {
 }
 
 /**
- * RFC 9261 §5.2.2: `0x20 * 64 || "Exported Authenticator" || 0x00 || H(transcript)` in a shared
- * buffer that is valid until the next call (sign/verify consume it synchronously).
+ * Prefix length from which a provider's running hash is used: below it two one-shot digests over
+ * the prefixes cost less than one Hash object and its copy (measured on Node 20, SHA-384: equal
+ * near 1.2 KB, the running hash 20 % faster at 2.3 KB and 2× at 20 KB).
  */
-export function signedContentOf(provider: CryptoProvider, keys: AuthenticatorKeys, transcript: Uint8Array): Uint8Array {
-  const out = CONTENT[keys.length]
-  digestTo(provider, keys.hash, transcript, out, SIGNED_PREFIX.length)
-  return out
+export const RUNNING_HASH_MIN_BYTES = 2048
+
+/**
+ * The two hashes of one authenticator (RFC 9261 §5.2.2, §5.2.3) over a transcript buffer `t`
+ * holding Handshake Context || request || Certificate || CertificateVerify: `signedContent`
+ * hashes `t[0..cut)`, `finishedMac` all of `t[0..end)`. Short prefixes are hashed twice in one
+ * shot; long ones once, through the provider's running hash when it has one.
+ */
+export class TranscriptHashes {
+  private readonly provider: CryptoProvider
+  private readonly keys: AuthenticatorKeys
+  private running: RunningHash | undefined
+  private cut = 0
+
+  constructor(provider: CryptoProvider, keys: AuthenticatorKeys) {
+    this.provider = provider
+    this.keys = keys
+  }
+
+  /**
+   * `0x20 * 64 || "Exported Authenticator" || 0x00 || H(t[0..cut))` in a shared buffer, valid
+   * until the next call (sign and verify consume it synchronously).
+   */
+  signedContent(t: Uint8Array, cut: number): Uint8Array {
+    const out = CONTENT[this.keys.length]
+    if (cut >= RUNNING_HASH_MIN_BYTES && this.provider.runningHash !== undefined) {
+      const r = this.provider.runningHash(this.keys.hash)
+      r.update(t.subarray(0, cut))
+      r.peekInto(out, SIGNED_PREFIX.length)
+      this.running = r
+      this.cut = cut
+    } else {
+      digestTo(this.provider, this.keys.hash, t.subarray(0, cut), out, SIGNED_PREFIX.length)
+    }
+    return out
+  }
+
+  /** Finished verify_data `HMAC(FK, H(t[0..end)))` written into `out` at `offset`. */
+  finishedMac(t: Uint8Array, end: number, out: Uint8Array, offset: number): void {
+    const r = this.running
+    if (r === undefined) {
+      finishedMacInto(this.provider, this.keys, t.subarray(0, end), out, offset)
+      return
+    }
+    this.running = undefined
+    const p = padsOf(this.keys)
+    r.update(t.subarray(this.cut, end))
+    r.finishInto(p.inner, p.block)
+    digestTo(this.provider, this.keys.hash, p.inner, p.outer, p.block)
+    digestTo(this.provider, this.keys.hash, p.outer, out, offset)
+    wipePads(p)
+  }
 }
 
 const SHARED = new TranscriptScratch()
