@@ -178,6 +178,21 @@ function signOptions(
   }
 }
 
+type SignOptions = ReturnType<typeof signOptions>
+
+/**
+ * signOptions per key object and scheme, made once: sign and verify run per authenticator, and
+ * an options object per call is garbage (and, for RSA-PSS, parsed by node each time).
+ */
+const OPTIONS = new WeakMap<KeyObject, Map<number, SignOptions>>()
+function cachedOptions(s: SchemeInfo, key: KeyObject): SignOptions {
+  let byScheme = OPTIONS.get(key)
+  if (byScheme === undefined) OPTIONS.set(key, (byScheme = new Map()))
+  let o = byScheme.get(s.code)
+  if (o === undefined) byScheme.set(s.code, (o = signOptions(s, key)))
+  return o
+}
+
 let mlDsaProbe: boolean | undefined
 
 /**
@@ -330,7 +345,7 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
       // Guard even though callers check: an RSA key under an ECDSA scheme would otherwise be
       // verified with PKCS#1 v1.5 padding, which RFC 9261 §5.2.2 forbids.
       if (!schemeMatchesKey(scheme, info.keyType, info.curve)) return false
-      const o = signOptions(s, key)
+      const o = cachedOptions(s, key)
       try {
         return nodeVerify(o.algorithm, content, o.key, signature)
       } catch {
@@ -374,7 +389,7 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
       if (!schemeMatchesKey(scheme, key.keyType, key.curve) || !key.schemes.includes(scheme)) {
         throw new UsageError(`${schemeName(scheme)} does not match a ${keyLabel(key)} key`)
       }
-      const o = signOptions(s, keyObject)
+      const o = cachedOptions(s, keyObject)
       return nodeSign(o.algorithm, content, o.key)
     },
   }

@@ -34,7 +34,57 @@ const STRUCTURE = 'Authenticator'
  * @throws DecodeError (`ERR_SC_DECODE`)
  */
 export function decodeAuthenticator(bytes: Uint8Array): Authenticator {
-  return decodeWellFormedAuthenticator(bytes) ?? decodeAuthenticatorReference(bytes)
+  const s = scanWellFormed(bytes)
+  if (s === undefined) return decodeAuthenticatorReference(bytes)
+  if (s.kind === 'empty') return { kind: 'empty', finished: { verifyData: s.verifyData }, rawFinished: bytes }
+  return {
+    kind: 'full',
+    certificate: { context: s.context, entries: s.entries },
+    certificateVerify: { algorithm: s.algorithm, signature: s.signature },
+    finished: { verifyData: s.verifyData },
+    rawCertificate: bytes.subarray(0, s.certificateEnd),
+    rawCertificateVerify: bytes.subarray(s.certificateEnd, s.verifyEnd),
+    rawFinished: bytes.subarray(s.verifyEnd),
+  }
+}
+
+/**
+ * What the validator needs of an authenticator: the decoded fields and the message boundaries as
+ * offsets (RFC 9261 §5.2: Certificate at 0, CertificateVerify at `certificateEnd`, Finished at
+ * `verifyEnd`), without views of the raw messages. Internal to the RFC 9261 layer.
+ */
+export type AuthenticatorScan =
+  | {
+      readonly kind: 'full'
+      readonly context: Uint8Array
+      readonly entries: readonly CertificateEntry[]
+      readonly algorithm: number
+      readonly signature: Uint8Array
+      readonly verifyData: Uint8Array
+      readonly certificateEnd: number
+      readonly verifyEnd: number
+    }
+  | { readonly kind: 'empty'; readonly verifyData: Uint8Array }
+
+/**
+ * {@link decodeAuthenticator} for the validator: the same checks and errors, a lighter result.
+ * @throws DecodeError (`ERR_SC_DECODE`)
+ */
+export function scanAuthenticator(bytes: Uint8Array): AuthenticatorScan {
+  const s = scanWellFormed(bytes)
+  if (s !== undefined) return s
+  const a = decodeAuthenticatorReference(bytes)
+  if (a.kind === 'empty') return { kind: 'empty', verifyData: a.finished.verifyData }
+  return {
+    kind: 'full',
+    context: a.certificate.context,
+    entries: a.certificate.entries,
+    algorithm: a.certificateVerify.algorithm,
+    signature: a.certificateVerify.signature,
+    verifyData: a.finished.verifyData,
+    certificateEnd: a.rawCertificate.length,
+    verifyEnd: a.rawCertificate.length + a.rawCertificateVerify.length,
+  }
 }
 
 const u24at = (b: Uint8Array, at: number): number => (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!
@@ -45,7 +95,7 @@ const u24at = (b: Uint8Array, at: number): number => (b[at]! << 16) | (b[at + 1]
  * the precise error. Both give identical results for every input that this one accepts
  * (spec/wire/tls/fast-decoders.spec.ts checks it on random and mutated inputs).
  */
-function decodeWellFormedAuthenticator(b: Uint8Array): Authenticator | undefined {
+function scanWellFormed(b: Uint8Array): AuthenticatorScan | undefined {
   const n = b.length
   if (n < 4) return undefined
   const t0 = b[0]
@@ -53,7 +103,7 @@ function decodeWellFormedAuthenticator(b: Uint8Array): Authenticator | undefined
   if (4 + len0 > n) return undefined
   if (t0 === HandshakeType.finished) {
     if (4 + len0 !== n) return undefined
-    return { kind: 'empty', finished: { verifyData: b.subarray(4, n) }, rawFinished: b }
+    return { kind: 'empty', verifyData: b.subarray(4, n) }
   }
   if (t0 !== HandshakeType.certificate) return undefined
   // Certificate: context<0..255>, certificate_list<0..2^24-1> filling the body exactly.
@@ -99,12 +149,13 @@ function decodeWellFormedAuthenticator(b: Uint8Array): Authenticator | undefined
   if (cvEnd + 4 + u24at(b, cvEnd + 1) !== n) return undefined
   return {
     kind: 'full',
-    certificate: { context, entries },
-    certificateVerify: { algorithm, signature: b.subarray(certEnd + 8, cvEnd) },
-    finished: { verifyData: b.subarray(cvEnd + 4, n) },
-    rawCertificate: b.subarray(0, certEnd),
-    rawCertificateVerify: b.subarray(certEnd, cvEnd),
-    rawFinished: b.subarray(cvEnd, n),
+    context,
+    entries,
+    algorithm,
+    signature: b.subarray(certEnd + 8, cvEnd),
+    verifyData: b.subarray(cvEnd + 4, n),
+    certificateEnd: certEnd,
+    verifyEnd: cvEnd,
   }
 }
 

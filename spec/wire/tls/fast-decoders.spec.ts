@@ -8,7 +8,8 @@
 import { expect } from 'chai'
 import fc from 'fast-check'
 import { DecodeError } from '../../../lib/errors.js'
-import { decodeAuthenticator, decodeAuthenticatorReference } from '../../../lib/wire/tls/authenticator.js'
+import { decodeAuthenticator, decodeAuthenticatorReference, scanAuthenticator } from '../../../lib/wire/tls/authenticator.js'
+import type { Authenticator } from '../../../lib/wire/tls/authenticator.js'
 import {
   decodeCertificateRequest,
   decodeCertificateRequestReference,
@@ -146,6 +147,28 @@ describe('wire/tls/fast-decoders', () => {
     )
     // The damage must actually reach the error paths, or this test proves nothing.
     expect(errors).to.be.greaterThan(RUNS / 2)
+  })
+
+  it('scanAuthenticator (the validator\'s decoder) gives the reference fields and message offsets, or its error', () => {
+    const scanOf = (a: Authenticator): unknown =>
+      a.kind === 'empty'
+        ? { kind: 'empty', verifyData: a.finished.verifyData }
+        : {
+            kind: 'full',
+            context: a.certificate.context,
+            entries: a.certificate.entries,
+            algorithm: a.certificateVerify.algorithm,
+            signature: a.certificateVerify.signature,
+            verifyData: a.finished.verifyData,
+            certificateEnd: a.rawCertificate.length,
+            verifyEnd: a.rawCertificate.length + a.rawCertificateVerify.length,
+          }
+    fc.assert(
+      fc.property(fc.oneof(authenticator, damaged(authenticator)), (b) => {
+        expect(outcome(() => scanAuthenticator(b))).to.deep.equal(outcome(() => scanOf(decodeAuthenticatorReference(b))))
+      }),
+      { numRuns: RUNS * 2 },
+    )
   })
 
   it('decodeAuthenticator: an entry with more than 16 extensions and a late duplicate goes to the reference error', () => {
