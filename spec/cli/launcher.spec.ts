@@ -6,7 +6,7 @@
  * which one ran.
  */
 import { expect } from 'chai'
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, parse } from 'node:path'
@@ -111,6 +111,13 @@ describe('bin/h2sc.js (launcher)', function () {
     const r = launch(makePackage(base, 'stale-no-tsx', { checkout: true, dist: 'older', tsx: false }))
     expect([r.code, r.stdout]).to.deep.equal([0, 'dist demo --key-type mldsa87\n'])
     expect(r.stderr).to.equal('h2sc: warning: dist/ is older than lib/ and tsx is not installed; running the old build (npm run build)\n')
+  })
+
+  it('relies on a marker the published package does not ship: no tsconfig.json in npm pack', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const files = new Set((JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path))
+    expect([files.has('bin/h2sc.js'), files.has('lib/cli/h2sc.ts'), files.has('tsconfig.json')]).to.deep.equal([true, true, false])
   })
 
   it('stops with exit 1 and what to do when there is neither a build nor tsx', function () {
