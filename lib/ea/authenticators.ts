@@ -166,6 +166,11 @@ export class ExportedAuthenticators {
     return this.contextMap?.get(key) ?? 0
   }
 
+  /** Records `state` (the key's current bits, as just read, plus new ones): one Map write. */
+  private setContext(key: string, state: number): void {
+    ;(this.contextMap ??= new Map()).set(key, state)
+  }
+
   private markContext(key: string, bit: number): void {
     const m = (this.contextMap ??= new Map())
     m.set(key, (m.get(key) ?? 0) | bit)
@@ -217,16 +222,25 @@ export class ExportedAuthenticators {
    * @throws UsageError (`ERR_SC_USAGE`) for a context already used on this connection
    */
   request(options: RequestOptions = {}): Uint8Array {
-    const context = options.context ?? this.freshContext()
-    const k = contextKey(context)
-    if (this.contextState(k) !== 0) throw new UsageError('certificate_request_context already used on this connection')
-    const bytes = encodeCertificateRequest({
-      ...options,
-      type: this.requestType,
-      context,
-      signatureAlgorithms: options.signatureAlgorithms ?? this.clientHelloSchemes,
-    })
-    this.markContext(k, REQUESTED)
+    let context = options.context
+    let k: string
+    if (context === undefined) {
+      // A fresh context: drawn until unused on this connection (a repeat is all but impossible).
+      do {
+        context = randomContext(this.provider)
+        k = contextKey(context)
+      } while (this.contextState(k) !== 0)
+    } else {
+      k = contextKey(context)
+      if (this.contextState(k) !== 0) throw new UsageError('certificate_request_context already used on this connection')
+    }
+    const type = this.requestType
+    const signatureAlgorithms = options.signatureAlgorithms ?? this.clientHelloSchemes
+    // The common request (schemes, maybe a context) skips the spread of the options object.
+    const bytes = encodeCertificateRequest(
+      onlySchemes(options) ? { type, context, signatureAlgorithms } : { ...options, type, context, signatureAlgorithms },
+    )
+    this.setContext(k, REQUESTED)
     this.decoded.set(bytes, decodeCertificateRequest(bytes))
     return bytes
   }
@@ -247,7 +261,7 @@ export class ExportedAuthenticators {
     if (this.contextState(k) !== 0) {
       throw new AuthenticatorInvalidError('context-reused', 'request context already used on this connection')
     }
-    this.markContext(k, REQUESTED)
+    this.setContext(k, REQUESTED)
     this.decoded.set(bytes, req)
     return req
   }
@@ -298,11 +312,12 @@ export class ExportedAuthenticators {
       offered = this.clientHelloSchemes
     }
     const k = contextKey(context)
+    const state = this.contextState(k)
     // RFC 9261 §5.2.4 / §5.4 of the digest: never a second authenticator for one context.
-    if ((this.contextState(k) & CREATED) !== 0) throw new UsageError('an authenticator for this context was already created')
+    if ((state & CREATED) !== 0) throw new UsageError('an authenticator for this context was already created')
 
     if (!options.credential) {
-      this.markContext(k, CREATED)
+      this.setContext(k, state | CREATED)
       return this.buildEmpty(keys, requestBytes, context)
     }
     const cred = options.credential
@@ -358,7 +373,7 @@ export class ExportedAuthenticators {
       const out = new Uint8Array(end - certAt + 4 + L)
       out.set(buf.subarray(certAt, end), 0)
       writeFinished(out, end - certAt, mac)
-      this.markContext(k, CREATED)
+      this.setContext(k, state | CREATED)
       return out
     } finally {
       releaseScratch(scratch, L)
@@ -508,7 +523,7 @@ export class ExportedAuthenticators {
     } finally {
       releaseScratch(scratch, L)
     }
-    this.markContext(k, VALIDATED)
+    this.setContext(k, state | VALIDATED)
     const chain: Uint8Array[] = []
     for (let i = 0; i < entries.length; i++) chain.push(entries[i]!.certData)
     return { kind: 'identity', context, chain, entries, scheme, validatedAt: new Date() }
@@ -556,6 +571,17 @@ function writeFinished(out: Uint8Array, at: number, mac: Uint8Array): void {
   out[at] = HandshakeType.finished
   putU24(out, at + 1, mac.length)
   out.set(mac, at + 4)
+}
+
+/**
+ * True when a request's options carry nothing beyond the context and the schemes (checked by key,
+ * so an option added later can never be dropped by the fast path).
+ */
+function onlySchemes(o: RequestOptions): boolean {
+  for (const key in o) {
+    if (key !== 'context' && key !== 'signatureAlgorithms' && (o as Record<string, unknown>)[key] !== undefined) return false
+  }
+  return true
 }
 
 /** The first of the key's schemes (our preference order) that the peer offered. */
