@@ -333,7 +333,7 @@ export class ExportedAuthenticators {
     }
     if (context.length > 0xff) throw new UsageError('certificate_request_context longer than 255 bytes')
     // RFC 9261 §5.2.1: entry extensions only of types the request (or the ClientHello) carried.
-    const list = certificateList(cred, () => (req ? requestExtensionTypes(req) : this.clientHelloEntryExtensions))
+    const list = certificateList(cred, req, this.clientHelloEntryExtensions)
     const L = keys.length
     const certBody = 1 + context.length + 3 + list.length
     if (list.length > 0xffffff || certBody > 0xffffff) throw new UsageError('certificate_list too long')
@@ -619,15 +619,20 @@ const LIST_CACHE = new WeakMap<Credential, CachedList>()
  * The contents of `CertificateEntry certificate_list<0..2^24-1>` (RFC 8446 §4.4.2) for a
  * credential. A chain without entry extensions encodes the same on every call, so it is cached
  * per credential object (and rebuilt if its chain array or elements were swapped). Chains with
- * entry extensions are filtered by `allowed()` and encoded per call.
+ * entry extensions keep those whose type the request (or, spontaneous, the ClientHello) carried
+ * and are encoded per call.
  */
-function certificateList(cred: Credential, allowed: () => ReadonlySet<number>): Uint8Array {
+function certificateList(
+  cred: Credential,
+  req: CertificateRequest | undefined,
+  clientHelloEntryExtensions: ReadonlySet<number>,
+): Uint8Array {
   const plain = cred.entryExtensions === undefined || cred.entryExtensions.every((x) => x.length === 0)
   if (plain) {
     const hit = LIST_CACHE.get(cred)
     if (hit !== undefined && hit.chain === cred.chain && sameItems(hit.items, cred.chain)) return hit.bytes
   }
-  const ok = plain ? NO_EXTENSIONS : allowed()
+  const ok = plain ? NO_EXTENSIONS : req ? requestExtensionTypes(req) : clientHelloEntryExtensions
   const entries: CertificateEntry[] = cred.chain.map((certData, i) => ({
     certData,
     extensions: plain ? [] : (cred.entryExtensions?.[i] ?? []).filter((e) => ok.has(e.type)),
