@@ -43,6 +43,8 @@ export const LAX_CLIENT_FLAGS = {
   wrongSettingsValue: 'advertises SETTINGS_HTTP_SERVER_CERT_AUTH = 2',
   /** Keys its answers with the server's exporter labels (RFC 9261 §5.1: the creator's). */
   answerWithServerLabels: "makes answers with the server's exporter labels",
+  /** Sends the last answer of a frame twice (CLIENT -00 §4.2, digest §3.1: one per request). */
+  repeatLastAnswer: 'sends the last answer of a frame twice',
   /** Answers the requests of a frame last first (CLIENT -00 §4.2, digest §3.1: in order). */
   answerInReverse: 'answers the requests of a frame in reverse order',
   /** Answers however many requests arrive (CLIENT -00 §4.1.4: more than N is an error). */
@@ -212,7 +214,9 @@ function play(p: RawPeer, cp: Codepoints, lax: ReadonlySet<LaxClientFlag>, limit
       todo.push({ bytes, req })
     }
     if (lax.has('answerInReverse')) todo.reverse()
-    for (const t of todo) p.sendFrame(cp.frameClientCertificate, 0, 0, answer(t.bytes, t.req))
+    const sent = todo.map((t) => answer(t.bytes, t.req))
+    if (lax.has('repeatLastAnswer') && sent.length > 0) sent.push(sent[sent.length - 1]!)
+    for (const a of sent) p.sendFrame(cp.frameClientCertificate, 0, 0, a)
   }
 
   const onServerCertificate = (f: Frame): void => {

@@ -37,6 +37,8 @@ export const LAX_SERVER_FLAGS = {
   wrongSettingsValue: 'advertises SETTINGS_HTTP_SERVER_CERT_AUTH = 2',
   /** Requests carry signature_algorithms_cert instead of signature_algorithms (RFC 8446 §4.3.2). */
   omitSignatureAlgorithms: 'sends requests without signature_algorithms',
+  /** Sends AUTHENTICATOR_REQUESTS on the GET's stream (CLIENT -00 §4.1.1: stream 0). */
+  requestsOnRequestStream: "sends AUTHENTICATOR_REQUESTS on the request's stream",
   /** The contexts of a stream's requests restart at the same values (RFC 9261 §4: unique). */
   repeatContext: 'reuses certificate_request_context values across requests',
   /** Asks for identities although the client did not advertise the setting (CLIENT -00 §3.1). */
@@ -224,7 +226,8 @@ export async function startLaxServer(o: LaxServerOptions): Promise<LaxServer> {
         outstanding.push(...reqs)
         // Lax: one frame per request, back to back, so no single frame shows the excess.
         const frames = lax.has('exceedLimit') ? reqs.map((r) => [r]) : [reqs]
-        for (const batch of frames) p.sendFrame(cp.frameAuthenticatorRequests, 0, 0, encodeRequestList(batch.map((r) => r.bytes)))
+        const streamId = lax.has('requestsOnRequestStream') ? a.streamId : 0
+        for (const batch of frames) p.sendFrame(cp.frameAuthenticatorRequests, 0, streamId, encodeRequestList(batch.map((r) => r.bytes)))
       }
       for (const a of [...asking]) {
         if (a.toAsk > 0 || a.pending > 0) continue

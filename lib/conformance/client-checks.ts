@@ -13,7 +13,7 @@ import { FrameType, SETTINGS_MAX_FRAME_SIZE, encodeRequestList, encodeVarint } f
 import type { Frame, RawPeer } from './raw-peer.js'
 import { connectionKeys, forgeAuthenticator, subjectOf } from './forge.js'
 import type { ForgeCredential } from './forge.js'
-import { FRAME_SIZE_ERROR, PROTOCOL_ERROR, describeReaction, expectGoaway, fail, hexCode, pass, reaction, skip } from './common.js'
+import { FRAME_SIZE_ERROR, PROTOCOL_ERROR, describeReaction, expectGoaway, fail, hexCode, pass, reaction, skip, sleep } from './common.js'
 import type { Outcome } from './common.js'
 
 export interface ClientCtx {
@@ -100,6 +100,24 @@ export const CLIENT_CHECKS: readonly ClientCheck[] = [
       const v = ea.validate(f.payload, { request: r })
       if (v.kind === 'invalid') return fail(`answer does not validate: ${v.reason}`)
       return pass(v.kind === 'identity' ? `identity ${subjectOf(v.chain[0]!)}` : 'declined (valid empty authenticator)')
+    },
+  },
+  {
+    check: 'no-unrequested-answers',
+    section: 'CLIENT -00 §4.2; digest §3.1',
+    description: 'CLIENT_CERTIFICATE only answers requests: none before a request, exactly one for one request',
+    async run(p, ctx) {
+      if (limitOf(p, ctx.cp) < 1) return notAdvertised('SETTINGS_HTTP_CLIENT_CERT_AUTH')
+      const quietMs = Math.min(250, Math.floor(ctx.timeoutMs / 4))
+      const answers = (): number => p.frames.filter((f) => f.type === ctx.cp.frameClientCertificate).length
+      await sleep(quietMs)
+      if (answers() > 0) return fail(`${answers()} CLIENT_CERTIFICATE frame(s) before any request (a server treats it as a connection error)`)
+      sendRequests(p, ctx, encodeRequestList([newRequest()]))
+      const f = await nextAnswer(p, ctx)
+      if (typeof f === 'string') return fail(f)
+      await sleep(quietMs)
+      if (answers() > 1) return fail(`${answers()} CLIENT_CERTIFICATE frames for one request`)
+      return pass(`one answer to one request, none unasked (watched ${quietMs} ms before and after)`)
     },
   },
   {

@@ -166,6 +166,19 @@ export const SERVER_CHECKS: readonly ServerCheck[] = [
     },
   },
   {
+    check: 'requests-on-stream-0',
+    section: 'CLIENT -00 §4.1.1',
+    description: 'the server sends AUTHENTICATOR_REQUESTS on stream 0 only (a client treats any other stream as PROTOCOL_ERROR)',
+    async run(ctx) {
+      const r = await openAndSolicit(ctx, 2)
+      if (!('p' in r)) return r
+      const frames = r.p.frames.filter((f) => f.type === ctx.cp.frameAuthenticatorRequests)
+      const off = frames.find((f) => f.streamId !== 0)
+      if (off) return fail(`AUTHENTICATOR_REQUESTS on stream ${off.streamId} (CLIENT -00 §4.1.1: stream 0)`)
+      return pass(`${frames.length} AUTHENTICATOR_REQUESTS frame(s), all on stream 0`)
+    },
+  },
+  {
     check: 'unique-request-contexts',
     section: 'RFC 9261 §4; CLIENT -00 §4.1',
     description: 'certificate_request_context values are unique on the connection',

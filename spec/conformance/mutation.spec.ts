@@ -23,6 +23,7 @@ import { testPki } from '../support/pki.js'
 const SERVER_MUTANTS: Readonly<Record<string, LaxServerFlag>> = {
   'settings-values': 'wrongSettingsValue',
   'request-signature-algorithms': 'omitSignatureAlgorithms',
+  'requests-on-stream-0': 'requestsOnRequestStream',
   'unique-request-contexts': 'repeatContext',
   'requests-before-negotiation': 'requestBeforeNegotiation',
   'outstanding-limit': 'exceedLimit',
@@ -52,6 +53,7 @@ const SERVER_MUTANTS: Readonly<Record<string, LaxServerFlag>> = {
 const CLIENT_MUTANTS: Readonly<Record<string, LaxClientFlag>> = {
   'settings-values': 'wrongSettingsValue',
   'request-answered': 'answerWithServerLabels',
+  'no-unrequested-answers': 'repeatLastAnswer',
   'answers-in-order': 'answerInReverse',
   'exceeds-client-limit': 'ignoreLimit',
   'requests-on-stream': 'acceptRequestsOnStream',
