@@ -485,7 +485,7 @@ export async function connectRaw(o: RawClientOptions): Promise<RawPeer> {
   })
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', () => resolve())
-    socket.once('error', reject)
+    socket.once('error', (e: Error & { code?: string }) => reject(handshakeFailure(e)))
   })
   if (socket.alpnProtocol !== 'h2') {
     socket.destroy()
@@ -497,6 +497,29 @@ export async function connectRaw(o: RawClientOptions): Promise<RawPeer> {
     peer.sendSettings(o.settings ?? extensionSettings())
   }
   return peer
+}
+
+/**
+ * A TLS handshake failure in words an implementer can act on (the OpenSSL text is kept as the
+ * cause): the two a peer commits most are no h2 in ALPN (an HTTP/1.1-only server) and no TLS 1.3,
+ * which exported authenticators need (RFC 9261 §1; digest §1).
+ */
+function handshakeFailure(e: Error & { code?: string }): Error {
+  switch (e.code) {
+    case 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL':
+      return new Error('the server refused ALPN h2 (no_application_protocol alert): not an HTTP/2 server', { cause: e })
+    case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
+    case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+      return new Error('the server does not offer TLS 1.3 (protocol_version alert); exported authenticators need TLS 1.3', {
+        cause: e,
+      })
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return new Error('the server did not answer with TLS (wrong version number): is this a TLS port?', { cause: e })
+    case 'ECONNRESET':
+      return new Error('the server closed the connection during the TLS handshake', { cause: e })
+    default:
+      return e
+  }
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -570,6 +593,13 @@ export async function listenRaw(o: RawServerOptions, port = 0): Promise<RawServe
   })
   const raw = new RawServer(server)
   server.on('secureConnection', (socket: tls.TLSSocket) => {
+    // RFC 9113 §3.2: HTTP/2 over TLS is negotiated with ALPN "h2". A client that negotiated no
+    // protocol (an HTTP/1.1 client without ALPN) is not an HTTP/2 peer: closed, never a peer, so
+    // it cannot take a conformance check meant for the client under test.
+    if (socket.alpnProtocol !== 'h2') {
+      socket.destroy()
+      return
+    }
     const peer = new RawPeer('server', socket, o)
     // RFC 9113 §3.4: the server preface is a SETTINGS frame.
     if (o.settings !== null) peer.sendSettings(o.settings ?? extensionSettings(1))
