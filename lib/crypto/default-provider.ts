@@ -34,9 +34,10 @@ export function combineProviders(providers: readonly CryptoProvider[], name?: st
   const schemes = Object.freeze([...byScheme.keys()])
   const owners = new WeakMap<SigningKey, CryptoProvider>()
 
-  const firstSupported = <T>(fn: (p: CryptoProvider) => T): T => {
+  const firstSupported = <T>(fn: (p: CryptoProvider) => T, from = 0): T => {
     let last: unknown
-    for (const p of providers) {
+    for (let i = from; i < providers.length; i++) {
+      const p = providers[i]!
       try {
         return fn(p)
       } catch (e) {
@@ -61,13 +62,14 @@ export function combineProviders(providers: readonly CryptoProvider[], name?: st
     equal: (a: Uint8Array, b: Uint8Array): boolean => first.equal(a, b),
     randomBytes: (n: number): Uint8Array => first.randomBytes(n),
     publicKeyInfo(certDer: Uint8Array): PublicKeyInfo {
-      // The first provider directly (validate asks once per authenticator), the others on Unsupported.
+      // The first provider without a closure (validate asks once per authenticator); the others,
+      // in order, only when it answers Unsupported.
       try {
         return first.publicKeyInfo(certDer)
       } catch (e) {
         if (!(e instanceof UnsupportedError) || providers.length === 1) throw e
       }
-      return firstSupported((p) => p.publicKeyInfo(certDer))
+      return firstSupported((p) => p.publicKeyInfo(certDer), 1)
     },
     verify(scheme: number, certDer: Uint8Array, content: Uint8Array, signature: Uint8Array): boolean {
       const p = byScheme.get(scheme)

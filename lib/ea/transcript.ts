@@ -126,19 +126,6 @@ function digestTo(provider: CryptoProvider, hash: AuthenticatorHash, data: Uint8
 }
 
 /**
- * Finished verify_data (RFC 9261 §5.2.3) from the transcript hash: `HMAC(FK, transcriptHash)`,
- * equal to `provider.hmac(keys.hash, keys.fk, transcriptHash)`.
- */
-export function finishedMacOfHash(provider: CryptoProvider, keys: AuthenticatorKeys, transcriptHash: Uint8Array): Uint8Array {
-  const p = padsOf(keys)
-  p.inner.set(transcriptHash, p.block)
-  digestTo(provider, keys.hash, p.inner, p.outer, p.block)
-  const mac = provider.digest(keys.hash, p.outer)
-  wipePads(p)
-  return mac
-}
-
-/**
  * Finished verify_data (RFC 9261 §5.2.3) of a whole transcript: `HMAC(FK, H(transcript))`
  * written into `out` at `offset`, with three digests and no allocation.
  */
