@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --only ea|h2|fetch|gateway]`: every figure is a ratio against a baseline
+ * `npm run bench [-- --json] [-- --only ea|h2|fetch|gateway] [-- --key-types p256,rsa]`: every figure is a ratio against a baseline
  * measured in the same run. The npm script compiles lib/ and bench/ with tsc first
  * (tsconfig.bench.json) and runs the JavaScript, so the figures are those of the published
  * package, not of a development-time transform (tsx adds a helper call per function definition).
@@ -9,10 +9,12 @@ import { formatEaRows, runEaBench } from './ea.js'
 const args = process.argv.slice(2)
 const json = args.includes('--json')
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
+// --key-types: only these rows of the ea bench (PKI key types, e.g. p256,ed25519).
+const keyTypes = args.includes('--key-types') ? args[args.indexOf('--key-types') + 1]?.split(',') : undefined
 const result: Record<string, unknown> = { node: process.version, date: new Date().toISOString() }
 
 if (!only || only === 'ea') {
-  const rows = await runEaBench()
+  const rows = await runEaBench(1000, keyTypes)
   result['ea'] = rows
   if (!json) {
     console.log('RFC 9261 authenticate/validate vs bare sign/verify (ratio = bare ops/s / EA ops/s; floor = the bare')

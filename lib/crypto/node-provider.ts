@@ -128,6 +128,22 @@ function bufferView(b: Uint8Array): Buffer {
   return v
 }
 
+/**
+ * Buffer's latin1 encoder, callable on any Uint8Array (`(string, offset, length)`, bounds checked
+ * by node). Not in Node's documentation, so used only when present; it skips the argument
+ * handling of `Buffer#write` (≈ 0.3 µs and ≈ 120 bytes of garbage per digest on Node 20).
+ */
+const LATIN1_WRITE = (Buffer.prototype as unknown as {
+  latin1Write?: (this: Uint8Array, s: string, offset: number, length: number) => number
+}).latin1Write
+
+/** Writes a digest held as a 'binary' (latin1) string into `out` at `offset`. */
+function writeBinary(out: Uint8Array, offset: number, s: string): void {
+  if (offset < 0 || offset + s.length > out.length) throw new RangeError('digest does not fit the output buffer')
+  if (LATIN1_WRITE !== undefined) LATIN1_WRITE.call(out, s, offset, s.length)
+  else bufferView(out).write(s, offset, 'binary')
+}
+
 /** RunningHash over a node Hash; `peekInto` digests a copy (Hash.copy, Node >= 13.1). */
 class NodeRunningHash implements RunningHash {
   private readonly h: Hash
@@ -138,10 +154,10 @@ class NodeRunningHash implements RunningHash {
     this.h.update(data)
   }
   peekInto(out: Uint8Array, offset: number): void {
-    bufferView(out).write(this.h.copy().digest('binary'), offset, 'binary')
+    writeBinary(out, offset, this.h.copy().digest('binary'))
   }
   finishInto(out: Uint8Array, offset: number): void {
-    bufferView(out).write(this.h.digest('binary'), offset, 'binary')
+    writeBinary(out, offset, this.h.digest('binary'))
   }
 }
 
@@ -306,7 +322,7 @@ export function createNodeProvider(options: NodeProviderOptions = {}): CryptoPro
     digestInto(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void {
       // The digest as a 'binary' (latin1) string, one byte per char on the V8 heap, written into `out`
       // costs ~1.5 µs less than a digest Buffer, whose backing store the GC must track.
-      bufferView(out).write(oneShotHash(hash, data, 'binary'), offset, 'binary')
+      writeBinary(out, offset, oneShotHash(hash, data, 'binary'))
     },
 
     runningHash(hash: HashName): RunningHash {
