@@ -508,11 +508,12 @@ export class ExportedAuthenticators {
     const end = certAt + a.verifyEnd
     const scratch = acquireScratch()
     try {
-      const buf = scratch.ensure(end, 0)
+      const buf = scratch.ensure(certAt + bytes.length, 0)
       buf.set(keys.hc, 0)
       buf.set(requestBytes, L)
-      // Certificate || CertificateVerify exactly as received (RFC 9261 §5.2.2, §5.2.3).
-      buf.set(bytes.subarray(0, a.verifyEnd), certAt)
+      // Certificate || CertificateVerify exactly as received (RFC 9261 §5.2.2, §5.2.3), copied
+      // with the Finished after them (no view to make; the hashes stop at `end`).
+      buf.set(bytes, certAt)
       // Checklist 10.
       const hashes = new TranscriptHashes(this.provider, keys)
       const content = hashes.signedContent(buf, cvAt)

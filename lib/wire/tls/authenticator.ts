@@ -5,6 +5,7 @@ import { decodeCertificateRequest } from './certificate-request.js'
 import { decodeCertificateVerify } from './certificate-verify.js'
 import { decodeFinished } from './finished.js'
 import type { Certificate, CertificateEntry } from './certificate.js'
+import type { Extension } from './extensions.js'
 import { scanExtensions, u16at } from './extensions.js'
 import type { CertificateVerify } from './certificate-verify.js'
 import type { Finished } from './finished.js'
@@ -87,6 +88,8 @@ export function scanAuthenticator(bytes: Uint8Array): AuthenticatorScan {
   }
 }
 
+const NO_ENTRY_EXTENSIONS: readonly Extension[] = Object.freeze([])
+
 const u24at = (b: Uint8Array, at: number): number => (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!
 
 /**
@@ -131,7 +134,8 @@ function scanWellFormed(b: Uint8Array): AuthenticatorScan | undefined {
     const el = u16at(b, at)
     at += 2
     if (el > certEnd - at) return undefined
-    const extensions = scanExtensions(b, at, at + el)
+    // Most entries carry no extensions: one shared frozen list instead of an array per entry.
+    const extensions = el === 0 ? NO_ENTRY_EXTENSIONS : scanExtensions(b, at, at + el)
     if (extensions === undefined) return undefined
     at += el
     entries.push({ certData, extensions })
