@@ -469,7 +469,8 @@ export class ExportedAuthenticators {
     // Checklist 12 / RFC 9261 §7.4: one validated authenticator per context.
     if ((state & VALIDATED) !== 0) return fail('already-validated', 'context already validated on this connection')
     if (request) {
-      if (!this.provider.equal(context, request.context) || context.length !== request.context.length) {
+      // Contexts are public (both are on the wire): a plain comparison, no constant-time call.
+      if (!sameBytes(context, request.context)) {
         return fail('context-mismatch', 'authenticator context differs from the request')
       }
     } else if ((state & (REQUESTED | CREATED)) !== 0) {
@@ -647,6 +648,12 @@ function certificateList(
   const bytes = msg.subarray(4 + 1 + 3)
   if (plain) LIST_CACHE.set(cred, { chain: cred.chain, items: cred.chain.slice(), bytes })
   return bytes
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function sameItems(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {

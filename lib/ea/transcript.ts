@@ -225,12 +225,12 @@ export class TranscriptHashes {
     const out = CONTENT[this.keys.length]
     if (cut >= RUNNING_HASH_MIN_BYTES && this.provider.runningHash !== undefined) {
       const r = this.provider.runningHash(this.keys.hash)
-      r.update(t.subarray(0, cut))
+      r.update(prefixView(t, cut))
       r.peekInto(out, SIGNED_PREFIX.length)
       this.running = r
       this.cut = cut
     } else {
-      digestTo(this.provider, this.keys.hash, t.subarray(0, cut), out, SIGNED_PREFIX.length)
+      digestTo(this.provider, this.keys.hash, prefixView(t, cut), out, SIGNED_PREFIX.length)
     }
     return out
   }
@@ -239,7 +239,7 @@ export class TranscriptHashes {
   finishedMac(t: Uint8Array, end: number, out: Uint8Array, offset: number): void {
     const r = this.running
     if (r === undefined) {
-      finishedMacInto(this.provider, this.keys, t.subarray(0, end), out, offset)
+      finishedMacInto(this.provider, this.keys, prefixView(t, end), out, offset)
       return
     }
     this.running = undefined
@@ -250,6 +250,29 @@ export class TranscriptHashes {
     digestTo(this.provider, this.keys.hash, p.outer, out, offset)
     wipePads(p)
   }
+}
+
+/**
+ * Views `t[0..n)` of the transcript buffer, kept per length: a connection's authenticators
+ * repeat a few transcript sizes, and a cached view saves a typed-array object per hash. Cleared
+ * when another buffer is hashed (the shared one grew, or a nested call's own scratch) and when
+ * 32 lengths are held.
+ */
+const PREFIX_VIEWS = new Map<number, Uint8Array>()
+let prefixesOf: Uint8Array | undefined
+
+function prefixView(t: Uint8Array, n: number): Uint8Array {
+  if (t !== prefixesOf) {
+    PREFIX_VIEWS.clear()
+    prefixesOf = t
+  }
+  let v = PREFIX_VIEWS.get(n)
+  if (v === undefined) {
+    if (PREFIX_VIEWS.size >= 32) PREFIX_VIEWS.clear()
+    v = t.subarray(0, n)
+    PREFIX_VIEWS.set(n, v)
+  }
+  return v
 }
 
 const SHARED = new TranscriptScratch()
