@@ -4,11 +4,12 @@ import type { CryptoProvider, SigningKey } from '../crypto/provider.js'
 import { defaultCrypto } from '../crypto/default-provider.js'
 import { DEFAULTS } from '../config.js'
 import { HandshakeType } from '../wire/tls/handshake.js'
-import { decodeCertificateRequest, encodeCertificateRequest } from '../wire/tls/certificate-request.js'
+import { decodeCertificateRequest, encodeCertificateRequest, scanPlainRequest } from '../wire/tls/certificate-request.js'
 import type { CertificateRequest, CertificateRequestInit } from '../wire/tls/certificate-request.js'
 import { encodeCertificate } from '../wire/tls/certificate.js'
 import type { CertificateEntry } from '../wire/tls/certificate.js'
 import { decodeAuthenticator, scanAuthenticator } from '../wire/tls/authenticator.js'
+import { ExtensionType } from '../wire/tls/extensions.js'
 import type { Extension } from '../wire/tls/extensions.js'
 import { isTls13Scheme, schemeMatchesKey, schemeName, TLS13_SCHEMES } from '../wire/tls/signature-scheme.js'
 import { keysFromTlsSocket } from './exporter.js'
@@ -207,6 +208,17 @@ export class ExportedAuthenticators {
     }
   }
 
+  /** Whether the request (or, spontaneous, the ClientHello) offered `scheme` (RFC 9261 §5.2.2). */
+  private offers(req: RequestFacts | undefined, scheme: number): boolean {
+    return req !== undefined ? req.offers(scheme) : this.clientHelloSchemes.includes(scheme)
+  }
+
+  /** The first of the key's schemes (our preference order) that the peer offered. */
+  private firstOffered(schemes: readonly number[], req: RequestFacts | undefined): number | undefined {
+    for (let i = 0; i < schemes.length; i++) if (this.offers(req, schemes[i]!)) return schemes[i]
+    return undefined
+  }
+
   /** The request type our role makes: servers 13, clients 17 (RFC 9261 §4). */
   get requestType(): number {
     return this.role === 'server' ? HandshakeType.certificate_request : HandshakeType.client_certificate_request
@@ -241,16 +253,6 @@ export class ExportedAuthenticators {
     return bytes
   }
 
-  /**
-   * A request given back to authenticate or validate, decoded again on each call. Not cached: a
-   * WeakMap from request bytes to their decoding kept the decoded requests alive through
-   * young-generation collections on Node 20: each scavenge of the ea bench copied and promoted
-   * ≈ 1–2.4 MB and paused 7–16 ms, against ≈ 0.16 MB and 5–6 ms without the map
-   * (`--trace-gc-nvp`). The fast decoder's garbage dies young.
-   */
-  private decodeRequest(bytes: Uint8Array): CertificateRequest {
-    return decodeCertificateRequest(bytes)
-  }
 
   /**
    * Decodes a request received from the peer, checks its type fits the peer's role and that its
@@ -297,13 +299,11 @@ export class ExportedAuthenticators {
     const keys = this.keys(this.role)
     let requestBytes: Uint8Array = EMPTY
     let context: Uint8Array
-    let offered: readonly number[]
-    let req: CertificateRequest | undefined
+    let req: RequestFacts | undefined
     if (options.request) {
-      req = this.decodeRequest(options.request)
+      req = requestFacts(options.request)
       requestBytes = options.request
       context = req.context
-      offered = req.signatureAlgorithms
     } else {
       if (this.role !== 'server') {
         throw new UsageError('a client must not create an authenticator without a request (RFC 9261 §5)')
@@ -313,7 +313,6 @@ export class ExportedAuthenticators {
       if ((this.contextState(contextKey(context)) & (REQUESTED | VALIDATED)) !== 0) {
         throw new UsageError('context already used on this connection')
       }
-      offered = this.clientHelloSchemes
     }
     const k = contextKey(context)
     const state = this.contextState(k)
@@ -326,8 +325,8 @@ export class ExportedAuthenticators {
     }
     const cred = options.credential
     if (cred.chain.length === 0) throw new UsageError('credential chain is empty')
-    const scheme = options.scheme ?? firstOffered(cred.key.schemes, offered)
-    if (scheme === undefined || !offered.includes(scheme)) {
+    const scheme = options.scheme ?? this.firstOffered(cred.key.schemes, req)
+    if (scheme === undefined || !this.offers(req, scheme)) {
       throw new UsageError(
         `no signature scheme of the key (${cred.key.schemes.map(schemeName).join(', ')}) was offered`,
       )
@@ -451,7 +450,7 @@ export class ExportedAuthenticators {
   private validateOrThrow(bytes: Uint8Array, options: ValidateOptions): Verdict {
     const creator: Role = this.role === 'server' ? 'client' : 'server'
     const keys = this.keys(creator)
-    const request = options.request ? this.decodeRequest(options.request) : undefined
+    const request = options.request ? requestFacts(options.request) : undefined
     const requestBytes = options.request ?? EMPTY
     const a = scanAuthenticator(bytes)
 
@@ -485,7 +484,7 @@ export class ExportedAuthenticators {
       if (exts.length === 0) continue
       for (let j = 0; j < exts.length; j++) {
         const x = exts[j]!
-        const allowed = request ? requestHasExtension(request, x.type) : this.clientHelloEntryExtensions.has(x.type)
+        const allowed = request ? request.hasExtension(x.type) : this.clientHelloEntryExtensions.has(x.type)
         if (!allowed) return fail('unrequested-extension', `entry extension ${x.type} was not requested`)
       }
     }
@@ -498,8 +497,7 @@ export class ExportedAuthenticators {
     const scheme = a.algorithm
     // Checklist 9.
     if (!isTls13Scheme(scheme)) return fail('scheme-not-tls13', `${schemeName(scheme)} is not allowed in TLS 1.3`)
-    const offered = request ? request.signatureAlgorithms : this.clientHelloSchemes
-    if (!offered.includes(scheme)) return fail('scheme-not-offered', `${schemeName(scheme)} was not offered`)
+    if (!this.offers(request, scheme)) return fail('scheme-not-offered', `${schemeName(scheme)} was not offered`)
     if (!schemeMatchesKey(scheme, keyInfo.keyType, keyInfo.curve)) {
       return fail('scheme-key-mismatch', `${schemeName(scheme)} does not match the certificate key`)
     }
@@ -590,10 +588,72 @@ function onlySchemes(o: RequestOptions): boolean {
   return true
 }
 
-/** The first of the key's schemes (our preference order) that the peer offered. */
-function firstOffered(schemes: readonly number[], offered: readonly number[]): number | undefined {
-  for (let i = 0; i < schemes.length; i++) if (offered.includes(schemes[i]!)) return schemes[i]
-  return undefined
+/**
+ * What authenticate and validate use of a request given back to them (RFC 9261 §4, §5.2.1,
+ * §5.2.2): its context, the schemes and the extension types it carried.
+ *
+ * Requests are read again on each call, not cached: a WeakMap from request bytes to their
+ * decoding kept the decoded requests alive through young-generation collections on Node 20 (each
+ * scavenge of the ea bench copied and promoted 1–2.4 MB and paused 7–16 ms, against 0.16 MB and
+ * 5–6 ms without it; `--trace-gc-nvp`). The common request, signature_algorithms only, is read in
+ * place ({@link scanPlainRequest}); any other is decoded in full.
+ */
+interface RequestFacts {
+  readonly context: Uint8Array
+  offers(scheme: number): boolean
+  hasExtension(type: number): boolean
+}
+
+/** A request with signature_algorithms as its only extension, read in place. */
+class PlainRequest implements RequestFacts {
+  readonly context: Uint8Array
+  private readonly bytes: Uint8Array
+  private readonly schemesStart: number
+  private readonly schemesEnd: number
+
+  constructor(bytes: Uint8Array, context: Uint8Array, schemesStart: number, schemesEnd: number) {
+    this.bytes = bytes
+    this.context = context
+    this.schemesStart = schemesStart
+    this.schemesEnd = schemesEnd
+  }
+
+  offers(scheme: number): boolean {
+    const b = this.bytes
+    for (let i = this.schemesStart; i < this.schemesEnd; i += 2) if (((b[i]! << 8) | b[i + 1]!) === scheme) return true
+    return false
+  }
+
+  hasExtension(type: number): boolean {
+    return type === ExtensionType.signature_algorithms
+  }
+}
+
+/** Any other request, decoded in full. */
+class DecodedRequest implements RequestFacts {
+  private readonly req: CertificateRequest
+  constructor(req: CertificateRequest) {
+    this.req = req
+  }
+  get context(): Uint8Array {
+    return this.req.context
+  }
+  offers(scheme: number): boolean {
+    return this.req.signatureAlgorithms.includes(scheme)
+  }
+  hasExtension(type: number): boolean {
+    return requestHasExtension(this.req, type)
+  }
+}
+
+/**
+ * @throws DecodeError (`ERR_SC_DECODE`) when the bytes are not a request
+ */
+function requestFacts(bytes: Uint8Array): RequestFacts {
+  const p = scanPlainRequest(bytes)
+  if (p === undefined) return new DecodedRequest(decodeCertificateRequest(bytes))
+  const c = p.contextStart
+  return new PlainRequest(bytes, bytes.subarray(c, c + p.contextLength), p.schemesStart, p.schemesEnd)
 }
 
 const TYPE_13: readonly number[] = Object.freeze([HandshakeType.certificate_request])
@@ -625,7 +685,7 @@ const LIST_CACHE = new WeakMap<Credential, CachedList>()
  */
 function certificateList(
   cred: Credential,
-  req: CertificateRequest | undefined,
+  req: RequestFacts | undefined,
   clientHelloEntryExtensions: ReadonlySet<number>,
 ): Uint8Array {
   const plain = cred.entryExtensions === undefined || cred.entryExtensions.every((x) => x.length === 0)
@@ -636,7 +696,7 @@ function certificateList(
   const ok: { has(type: number): boolean } = plain
     ? NO_EXTENSIONS
     : req
-      ? { has: (type: number): boolean => requestHasExtension(req, type) }
+      ? { has: (type: number): boolean => req.hasExtension(type) }
       : clientHelloEntryExtensions
   const entries: CertificateEntry[] = cred.chain.map((certData, i) => ({
     certData,

@@ -95,6 +95,56 @@ function decodeWellFramedRequest(b: Uint8Array, accept: readonly number[]): Cert
 }
 
 /**
+ * Where the fields of a plain request lie in its bytes (see {@link scanPlainRequest}). One shared
+ * instance, overwritten by each successful scan: read it before the next call.
+ */
+export interface PlainRequestScan {
+  /** Handshake type, 13 or 17. */
+  type: number
+  /** certificate_request_context is `bytes[contextStart, contextStart + contextLength)`. */
+  contextStart: number
+  contextLength: number
+  /** The SignatureScheme list (2 bytes each) is `bytes[schemesStart, schemesEnd)`. */
+  schemesStart: number
+  schemesEnd: number
+}
+
+const PLAIN: PlainRequestScan = { type: 0, contextStart: 0, contextLength: 0, schemesStart: 0, schemesEnd: 0 }
+
+/**
+ * The common request in one pass with no allocation: well framed, of an accepted type, with
+ * signature_algorithms as its only extension and a non-empty, even-length list. For such bytes
+ * {@link decodeCertificateRequest} succeeds with exactly these fields (no other extension, every
+ * optional field absent); spec/wire/tls/fast-decoders.spec.ts holds the two to it. Anything else
+ * (other extensions, any anomaly) returns undefined and the caller decodes in full.
+ */
+export function scanPlainRequest(b: Uint8Array, accept: readonly number[] = BOTH_TYPES): PlainRequestScan | undefined {
+  const n = b.length
+  if (n < 5) return undefined
+  const type = b[0]!
+  if (!accept.includes(type)) return undefined
+  if (4 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!) !== n) return undefined
+  const ctxLen = b[4]!
+  const extStart = 5 + ctxLen
+  // Extension block length, then one Extension: type, length, data.
+  if (n - extStart < 2 + 4) return undefined
+  const extLen = u16at(b, extStart)
+  if (extStart + 2 + extLen !== n) return undefined
+  if (u16at(b, extStart + 2) !== ExtensionType.signature_algorithms) return undefined
+  const dataLen = u16at(b, extStart + 4)
+  if (4 + dataLen !== extLen) return undefined
+  // supported_signature_algorithms<2..2^16-2> filling the extension data (RFC 8446 §4.2.3).
+  const listAt = extStart + 6
+  if (dataLen < 4 || dataLen % 2 !== 0 || u16at(b, listAt) !== dataLen - 2) return undefined
+  PLAIN.type = type
+  PLAIN.contextStart = 5
+  PLAIN.contextLength = ctxLen
+  PLAIN.schemesStart = listAt + 2
+  PLAIN.schemesEnd = n
+  return PLAIN
+}
+
+/**
  * The reference decoder: every field through the bounds-checked readers.
  * @throws DecodeError (`ERR_SC_DECODE`) with the structure and offset of the first problem
  */

@@ -14,6 +14,7 @@ import {
   decodeCertificateRequest,
   decodeCertificateRequestReference,
   encodeCertificateRequest,
+  scanPlainRequest,
 } from '../../../lib/wire/tls/certificate-request.js'
 import type { CertificateRequestInit } from '../../../lib/wire/tls/certificate-request.js'
 import { encodeCertificate } from '../../../lib/wire/tls/certificate.js'
@@ -232,6 +233,39 @@ describe('wire/tls/fast-decoders', () => {
       const ref = outcome(() => decodeCertificateRequestReference(b))
       expect(outcome(() => decodeCertificateRequest(b)), `input ${c.join(',')}`).to.deep.equal(ref)
     }
+  })
+
+  it('scanPlainRequest: what it accepts decodes in full to the same fields; it accepts every plain request', () => {
+    // A plain request: only signature_algorithms (what request() makes by default).
+    const plain = fc
+      .record({ type: fc.constantFrom(13, 17), context: bytes(0, 255), signatureAlgorithms: fc.array(u16, { minLength: 1, maxLength: 40 }) })
+      .map((init) => encodeCertificateRequest(init))
+    let accepted = 0
+    const check = (b: Uint8Array, accept: readonly number[], mustAccept: boolean): void => {
+      const p = scanPlainRequest(b, accept)
+      const full = outcome(() => decodeCertificateRequestReference(b, accept))
+      if (mustAccept) expect(p, 'plain request not accepted').to.not.equal(undefined)
+      if (p === undefined) return
+      accepted++
+      expect(full).to.have.property('ok')
+      const req = (full as { ok: ReturnType<typeof decodeCertificateRequestReference> }).ok
+      expect(req.extensions.map((e) => e.type)).to.deep.equal([13])
+      expect(p.type).to.equal(req.type)
+      expect(b.subarray(p.contextStart, p.contextStart + p.contextLength)).to.deep.equal(req.context)
+      const schemes: number[] = []
+      for (let i = p.schemesStart; i < p.schemesEnd; i += 2) schemes.push((b[i]! << 8) | b[i + 1]!)
+      expect(schemes).to.deep.equal(req.signatureAlgorithms)
+      expect(req.signatureAlgorithmsCert ?? req.certificateAuthorities ?? req.oidFilters ?? req.serverName).to.equal(undefined)
+      expect(req.statusRequest || req.signedCertificateTimestamp).to.equal(false)
+    }
+    fc.assert(fc.property(plain, fc.constantFrom([13, 17]), (b, accept) => check(b, accept, true)), { numRuns: RUNS })
+    fc.assert(
+      fc.property(fc.oneof(damaged(plain), damaged(request), request), fc.constantFrom([13], [17], [13, 17]), (b, accept) =>
+        check(b, accept, false),
+      ),
+      { numRuns: RUNS * 2 },
+    )
+    expect(accepted).to.be.greaterThan(RUNS)
   })
 
   it('decodeSignatureSchemeList: the fast path equals the reader on valid and damaged lists', () => {
