@@ -29,6 +29,10 @@ export interface RunningHash {
 /**
  * The cryptography RFC 9261 needs, behind one interface so the binding can use `node:crypto`
  * (fast, default) and tests can cross-check against a pure-JS implementation.
+ *
+ * Every call is synchronous, and the byte arguments the RFC 9261 layer passes (data to hash,
+ * signed content, signatures) are often views of buffers it reuses: they hold their bytes for
+ * the duration of the call only. A provider that keeps one must copy it.
  */
 export interface CryptoProvider {
   readonly name: string
@@ -41,13 +45,13 @@ export interface CryptoProvider {
    * `digest` + copy otherwise.
    */
   digestInto?(hash: HashName, data: Uint8Array, out: Uint8Array, offset: number): void
-  /** Hash of the concatenation of `parts`, without building it (transcripts, RFC 9261 §5.2.2). */
   /**
    * Optional: an incremental hash whose intermediate value can be read. RFC 9261 hashes
    * `HC || request || Certificate` and then the same bytes plus the CertificateVerify; for long
    * transcripts (RSA, ML-DSA chains) hashing the prefix once is cheaper than twice.
    */
   runningHash?(hash: HashName): RunningHash
+  /** Hash of the concatenation of `parts`, without building it (transcripts, RFC 9261 §5.2.2). */
   digestParts(hash: HashName, parts: readonly Uint8Array[]): Uint8Array
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array
   /** Constant-time equality (false when lengths differ). */

@@ -14,7 +14,7 @@ import type { Extension } from '../wire/tls/extensions.js'
 import { isTls13Scheme, schemeMatchesKey, schemeName, TLS13_SCHEMES } from '../wire/tls/signature-scheme.js'
 import { keysFromTlsSocket } from './exporter.js'
 import type { AuthenticatorHash, Exporter, TlsSocketLike } from './exporter.js'
-import { TranscriptHashes, acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch } from './transcript.js'
+import { TranscriptHashes, acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch, sliceView } from './transcript.js'
 import type { AuthenticatorKeys, Role } from './transcript.js'
 import { OutputArena } from './output-arena.js'
 
@@ -516,14 +516,16 @@ export class ExportedAuthenticators {
       // Checklist 10.
       const hashes = new TranscriptHashes(this.provider, keys)
       const content = hashes.signedContent(buf, cvAt)
-      if (!this.provider.verify(scheme, leafEntry.certData, content, a.signature)) {
+      // The signature and the Finished are read from the transcript copy (cached views).
+      if (!this.provider.verify(scheme, leafEntry.certData, content, sliceView(buf, cvAt + 8, end))) {
         return fail('bad-signature', 'CertificateVerify signature does not verify')
       }
       // Checklist 11.
-      if (a.verifyData.length !== L) return fail('bad-finished', 'Finished has the wrong length')
+      const finishedEnd = certAt + bytes.length
+      if (finishedEnd - (end + 4) !== L) return fail('bad-finished', 'Finished has the wrong length')
       const mac = macScratch(L)
       hashes.finishedMac(buf, end, mac, 0)
-      if (!this.provider.equal(mac, a.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
+      if (!this.provider.equal(mac, sliceView(buf, end + 4, finishedEnd))) return fail('bad-finished', 'Finished MAC mismatch')
     } finally {
       releaseScratch(scratch, L)
     }

@@ -225,12 +225,12 @@ export class TranscriptHashes {
     const out = CONTENT[this.keys.length]
     if (cut >= RUNNING_HASH_MIN_BYTES && this.provider.runningHash !== undefined) {
       const r = this.provider.runningHash(this.keys.hash)
-      r.update(prefixView(t, cut))
+      r.update(sliceView(t, 0, cut))
       r.peekInto(out, SIGNED_PREFIX.length)
       this.running = r
       this.cut = cut
     } else {
-      digestTo(this.provider, this.keys.hash, prefixView(t, cut), out, SIGNED_PREFIX.length)
+      digestTo(this.provider, this.keys.hash, sliceView(t, 0, cut), out, SIGNED_PREFIX.length)
     }
     return out
   }
@@ -239,12 +239,12 @@ export class TranscriptHashes {
   finishedMac(t: Uint8Array, end: number, out: Uint8Array, offset: number): void {
     const r = this.running
     if (r === undefined) {
-      finishedMacInto(this.provider, this.keys, prefixView(t, end), out, offset)
+      finishedMacInto(this.provider, this.keys, sliceView(t, 0, end), out, offset)
       return
     }
     this.running = undefined
     const p = padsOf(this.keys)
-    r.update(t.subarray(this.cut, end))
+    r.update(sliceView(t, this.cut, end))
     r.finishInto(p.inner, p.block)
     digestTo(this.provider, this.keys.hash, p.inner, p.outer, p.block)
     digestTo(this.provider, this.keys.hash, p.outer, out, offset)
@@ -253,24 +253,27 @@ export class TranscriptHashes {
 }
 
 /**
- * Views `t[0..n)` of the transcript buffer, kept per length: a connection's authenticators
- * repeat a few transcript sizes, and a cached view saves a typed-array object per hash. Cleared
- * when another buffer is hashed (the shared one grew, or a nested call's own scratch) and when
- * 32 lengths are held.
+ * Views `t[start..end)` of a transcript buffer, kept per (start, end): a connection's
+ * authenticators repeat a few transcript layouts, and a cached view saves a typed-array object
+ * (≈ 100 bytes of garbage) per hash, signature or Finished read. Cleared when another buffer is
+ * viewed (the shared one grew, or a nested call's own scratch) and when 64 views are held. The
+ * bytes behind a view are whatever the buffer holds now: read them before the buffer is reused.
  */
-const PREFIX_VIEWS = new Map<number, Uint8Array>()
-let prefixesOf: Uint8Array | undefined
+const SLICE_VIEWS = new Map<number, Uint8Array>()
+let viewsOf: Uint8Array | undefined
 
-function prefixView(t: Uint8Array, n: number): Uint8Array {
-  if (t !== prefixesOf) {
-    PREFIX_VIEWS.clear()
-    prefixesOf = t
+export function sliceView(t: Uint8Array, start: number, end: number): Uint8Array {
+  if (t !== viewsOf) {
+    SLICE_VIEWS.clear()
+    viewsOf = t
   }
-  let v = PREFIX_VIEWS.get(n)
+  // start, end < 2^24 (the buffer holds one transcript), so the key is exact.
+  const key = start * 0x1000000 + end
+  let v = SLICE_VIEWS.get(key)
   if (v === undefined) {
-    if (PREFIX_VIEWS.size >= 32) PREFIX_VIEWS.clear()
-    v = t.subarray(0, n)
-    PREFIX_VIEWS.set(n, v)
+    if (SLICE_VIEWS.size >= 64) SLICE_VIEWS.clear()
+    v = t.subarray(start, end)
+    SLICE_VIEWS.set(key, v)
   }
   return v
 }

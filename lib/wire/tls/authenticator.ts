@@ -41,8 +41,8 @@ export function decodeAuthenticator(bytes: Uint8Array): Authenticator {
   return {
     kind: 'full',
     certificate: { context: s.context, entries: s.entries },
-    certificateVerify: { algorithm: s.algorithm, signature: s.signature },
-    finished: { verifyData: s.verifyData },
+    certificateVerify: { algorithm: s.algorithm, signature: bytes.subarray(s.certificateEnd + 8, s.verifyEnd) },
+    finished: { verifyData: bytes.subarray(s.verifyEnd + 4) },
     rawCertificate: bytes.subarray(0, s.certificateEnd),
     rawCertificateVerify: bytes.subarray(s.certificateEnd, s.verifyEnd),
     rawFinished: bytes.subarray(s.verifyEnd),
@@ -52,7 +52,9 @@ export function decodeAuthenticator(bytes: Uint8Array): Authenticator {
 /**
  * What the validator needs of an authenticator: the decoded fields and the message boundaries as
  * offsets (RFC 9261 §5.2: Certificate at 0, CertificateVerify at `certificateEnd`, Finished at
- * `verifyEnd`), without views of the raw messages. Internal to the RFC 9261 layer.
+ * `verifyEnd`), without views of the raw messages. Of a full authenticator the signature is
+ * `bytes[certificateEnd + 8, verifyEnd)` and the Finished verify_data `bytes[verifyEnd + 4, end)`
+ * (the validator reads both from its transcript copy). Internal to the RFC 9261 layer.
  */
 export type AuthenticatorScan =
   | {
@@ -60,8 +62,6 @@ export type AuthenticatorScan =
       readonly context: Uint8Array
       readonly entries: readonly CertificateEntry[]
       readonly algorithm: number
-      readonly signature: Uint8Array
-      readonly verifyData: Uint8Array
       readonly certificateEnd: number
       readonly verifyEnd: number
     }
@@ -81,8 +81,6 @@ export function scanAuthenticator(bytes: Uint8Array): AuthenticatorScan {
     context: a.certificate.context,
     entries: a.certificate.entries,
     algorithm: a.certificateVerify.algorithm,
-    signature: a.certificateVerify.signature,
-    verifyData: a.finished.verifyData,
     certificateEnd: a.rawCertificate.length,
     verifyEnd: a.rawCertificate.length + a.rawCertificateVerify.length,
   }
@@ -156,8 +154,6 @@ function scanWellFormed(b: Uint8Array): AuthenticatorScan | undefined {
     context,
     entries,
     algorithm,
-    signature: b.subarray(certEnd + 8, cvEnd),
-    verifyData: b.subarray(cvEnd + 4, n),
     certificateEnd: certEnd,
     verifyEnd: cvEnd,
   }

@@ -159,14 +159,20 @@ describe('wire/tls/fast-decoders', () => {
             context: a.certificate.context,
             entries: a.certificate.entries,
             algorithm: a.certificateVerify.algorithm,
-            signature: a.certificateVerify.signature,
-            verifyData: a.finished.verifyData,
             certificateEnd: a.rawCertificate.length,
             verifyEnd: a.rawCertificate.length + a.rawCertificateVerify.length,
           }
     fc.assert(
       fc.property(fc.oneof(authenticator, damaged(authenticator)), (b) => {
+        const ref = outcome(() => decodeAuthenticatorReference(b))
         expect(outcome(() => scanAuthenticator(b))).to.deep.equal(outcome(() => scanOf(decodeAuthenticatorReference(b))))
+        // The offsets locate the signature and the Finished's verify_data exactly.
+        if ('ok' in ref && (ref.ok as Authenticator).kind === 'full') {
+          const a = ref.ok as Authenticator & { kind: 'full' }
+          const s = scanAuthenticator(b) as { certificateEnd: number; verifyEnd: number }
+          expect(b.subarray(s.certificateEnd + 8, s.verifyEnd)).to.deep.equal(a.certificateVerify.signature)
+          expect(b.subarray(s.verifyEnd + 4)).to.deep.equal(a.finished.verifyData)
+        }
       }),
       { numRuns: RUNS * 2 },
     )
