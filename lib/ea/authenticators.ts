@@ -5,7 +5,7 @@ import { defaultCrypto } from '../crypto/default-provider.js'
 import { DEFAULTS } from '../config.js'
 import { HandshakeType } from '../wire/tls/handshake.js'
 import { decodeCertificateRequest, encodeCertificateRequest, scanPlainRequest } from '../wire/tls/certificate-request.js'
-import type { CertificateRequest, CertificateRequestInit } from '../wire/tls/certificate-request.js'
+import type { CertificateRequest, CertificateRequestInit, PlainRequestScan } from '../wire/tls/certificate-request.js'
 import { encodeCertificate } from '../wire/tls/certificate.js'
 import type { CertificateEntry } from '../wire/tls/certificate.js'
 import { decodeAuthenticator, scanAuthenticator } from '../wire/tls/authenticator.js'
@@ -374,7 +374,7 @@ export class ExportedAuthenticators {
       hashes.finishedMac(buf, end, mac, 0)
       // Certificate || CertificateVerify || Finished, in one buffer of this connection's arena.
       const out = (this.arena ??= new OutputArena()).alloc(end - certAt + 4 + L)
-      out.set(buf.subarray(certAt, end), 0)
+      out.set(sliceView(buf, certAt, end), 0)
       writeFinished(out, end - certAt, mac)
       this.setContext(k, state | CREATED)
       return out
@@ -469,7 +469,7 @@ export class ExportedAuthenticators {
     if ((state & VALIDATED) !== 0) return fail('already-validated', 'context already validated on this connection')
     if (request) {
       // Contexts are public (both are on the wire): a plain comparison, no constant-time call.
-      if (!sameBytes(context, request.context)) {
+      if (!request.contextEquals(context)) {
         return fail('context-mismatch', 'authenticator context differs from the request')
       }
     } else if ((state & (REQUESTED | CREATED)) !== 0) {
@@ -602,22 +602,40 @@ function onlySchemes(o: RequestOptions): boolean {
  */
 interface RequestFacts {
   readonly context: Uint8Array
+  /** Whether `c` holds the same bytes as the request's context (public data: a plain comparison). */
+  contextEquals(c: Uint8Array): boolean
   offers(scheme: number): boolean
   hasExtension(type: number): boolean
 }
 
 /** A request with signature_algorithms as its only extension, read in place. */
 class PlainRequest implements RequestFacts {
-  readonly context: Uint8Array
   private readonly bytes: Uint8Array
+  private readonly contextStart: number
+  private readonly contextLength: number
   private readonly schemesStart: number
   private readonly schemesEnd: number
 
-  constructor(bytes: Uint8Array, context: Uint8Array, schemesStart: number, schemesEnd: number) {
+  constructor(bytes: Uint8Array, scan: PlainRequestScan) {
     this.bytes = bytes
-    this.context = context
-    this.schemesStart = schemesStart
-    this.schemesEnd = schemesEnd
+    this.contextStart = scan.contextStart
+    this.contextLength = scan.contextLength
+    this.schemesStart = scan.schemesStart
+    this.schemesEnd = scan.schemesEnd
+  }
+
+  /** A view of the context, made on demand (validate compares in place). */
+  get context(): Uint8Array {
+    return this.bytes.subarray(this.contextStart, this.contextStart + this.contextLength)
+  }
+
+  contextEquals(c: Uint8Array): boolean {
+    const n = this.contextLength
+    if (c.length !== n) return false
+    const b = this.bytes
+    const at = this.contextStart
+    for (let i = 0; i < n; i++) if (c[i] !== b[at + i]) return false
+    return true
   }
 
   offers(scheme: number): boolean {
@@ -640,6 +658,9 @@ class DecodedRequest implements RequestFacts {
   get context(): Uint8Array {
     return this.req.context
   }
+  contextEquals(c: Uint8Array): boolean {
+    return sameBytes(c, this.req.context)
+  }
   offers(scheme: number): boolean {
     return this.req.signatureAlgorithms.includes(scheme)
   }
@@ -653,9 +674,7 @@ class DecodedRequest implements RequestFacts {
  */
 function requestFacts(bytes: Uint8Array): RequestFacts {
   const p = scanPlainRequest(bytes)
-  if (p === undefined) return new DecodedRequest(decodeCertificateRequest(bytes))
-  const c = p.contextStart
-  return new PlainRequest(bytes, bytes.subarray(c, c + p.contextLength), p.schemesStart, p.schemesEnd)
+  return p === undefined ? new DecodedRequest(decodeCertificateRequest(bytes)) : new PlainRequest(bytes, p)
 }
 
 const TYPE_13: readonly number[] = Object.freeze([HandshakeType.certificate_request])
