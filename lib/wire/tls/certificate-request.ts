@@ -80,18 +80,27 @@ const BOTH_TYPES: readonly number[] = Object.freeze([HandshakeType.certificate_r
  */
 function decodeWellFramedRequest(b: Uint8Array, accept: readonly number[]): CertificateRequest | undefined {
   const n = b.length
-  if (n < 5) return undefined
+  const extStart = extensionsAt(b, accept)
+  if (extStart < 0) return undefined
   const type = b[0]!
-  if (!accept.includes(type)) return undefined
-  if (4 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!) !== n) return undefined
-  const ctxLen = b[4]!
-  const extStart = 5 + ctxLen
-  if (n - extStart < 2) return undefined
   const extLen = u16at(b, extStart)
   if (extLen < 2 || extStart + 2 + extLen !== n) return undefined
   const extensions = scanExtensions(b, extStart + 2, n)
   if (extensions === undefined) return undefined
   return interpret(b, type, b.subarray(5, extStart), extensions, extStart)
+}
+
+/**
+ * The framing both fast readers share: an accepted type, a handshake length filling the bytes,
+ * a context that fits, and room for the extension block's 2-byte length. Returns the offset of
+ * that length, or -1.
+ */
+function extensionsAt(b: Uint8Array, accept: readonly number[]): number {
+  const n = b.length
+  if (n < 5 || !accept.includes(b[0]!)) return -1
+  if (4 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!) !== n) return -1
+  const extStart = 5 + b[4]!
+  return n - extStart < 2 ? -1 : extStart
 }
 
 /**
@@ -120,14 +129,11 @@ const PLAIN: PlainRequestScan = { type: 0, contextStart: 0, contextLength: 0, sc
  */
 export function scanPlainRequest(b: Uint8Array, accept: readonly number[] = BOTH_TYPES): PlainRequestScan | undefined {
   const n = b.length
-  if (n < 5) return undefined
-  const type = b[0]!
-  if (!accept.includes(type)) return undefined
-  if (4 + ((b[1]! << 16) | (b[2]! << 8) | b[3]!) !== n) return undefined
-  const ctxLen = b[4]!
-  const extStart = 5 + ctxLen
+  const extStart = extensionsAt(b, accept)
   // Extension block length, then one Extension: type, length, data.
-  if (n - extStart < 2 + 4) return undefined
+  if (extStart < 0 || n - extStart < 2 + 4) return undefined
+  const type = b[0]!
+  const ctxLen = b[4]!
   const extLen = u16at(b, extStart)
   if (extStart + 2 + extLen !== n) return undefined
   if (u16at(b, extStart + 2) !== ExtensionType.signature_algorithms) return undefined
