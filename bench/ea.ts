@@ -61,12 +61,12 @@ function measure(
   budgetMs: number,
   batch: number,
   maxOps: number,
+  warmRounds: number,
   round: (t: Times) => void,
 ): Times {
   const t: Times = { ops: 0, authenticate: 0, validate: 0, sign: 0, verify: 0, floorSign: 0, floorVerify: 0, floorSignRunning: 0, floorVerifyRunning: 0, floorBareSign: 0, floorBareVerify: 0, eaRounds: 0, floorRounds: 0 }
-  // Warm-up, discarded: two rounds, so both round kinds of the node rows are compiled.
-  round({ ...t })
-  round({ ...t })
+  // Warm-up, discarded (see WARM_ROUNDS).
+  for (let i = 0; i < warmRounds; i++) round({ ...t })
   const start = performance.now()
   while (performance.now() - start < budgetMs && t.ops < maxOps) {
     round(t)
@@ -74,6 +74,16 @@ function measure(
   }
   return t
 }
+
+/**
+ * Warm-up rounds of the node rows, discarded: 25 of each kind (2 500 operations each of
+ * authenticate, validate and the bare ones). V8 takes 1 000–2 000 calls of validate to settle
+ * (per-call time in rounds of 100, one process, Node 20: P-256 80–107 µs in the first 11 rounds
+ * and 73–78 µs from the 20th; RSA-PSS 50–104 µs, then 35–36 µs), and with two warm-up rounds the
+ * RSA-PSS row, whose rounds are long (its signs), measured those first rounds as a third of its
+ * samples: validate read 1.55–1.66× bare verify against 1.48–1.51× in steady state.
+ */
+const WARM_ROUNDS = 50
 
 const CASES: { keyType: PkiKeyType; scheme: number }[] = [
   { keyType: 'p256', scheme: 0x0403 },
@@ -134,7 +144,7 @@ export async function runEaBench(ms = 1000, keyTypes?: readonly string[]): Promi
       // sign and verify), then a floor round (the floor's sign and verify, bare sign and verify)
       // whose garbage is collected, untimed, before the next RFC 9261 round.
       let round = 0
-      const t = measure(budget * 4, batch, provider === nodeCrypto ? Infinity : maxOps, (acc) => {
+      const t = measure(budget * 4, batch, provider === nodeCrypto ? Infinity : maxOps, provider === nodeCrypto ? WARM_ROUNDS : 2, (acc) => {
         const bareRound = (): void => {
           let at = performance.now()
           for (let i = 0; i < batch; i++) bareSign()

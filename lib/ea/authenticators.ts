@@ -14,7 +14,7 @@ import type { Extension } from '../wire/tls/extensions.js'
 import { isTls13Scheme, schemeMatchesKey, schemeName, TLS13_SCHEMES } from '../wire/tls/signature-scheme.js'
 import { keysFromTlsSocket } from './exporter.js'
 import type { AuthenticatorHash, Exporter, TlsSocketLike } from './exporter.js'
-import { TranscriptHashes, acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch, sliceView } from './transcript.js'
+import { TranscriptScratch, acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch, sliceView } from './transcript.js'
 import type { AuthenticatorKeys, Role } from './transcript.js'
 import { OutputArena } from './output-arena.js'
 
@@ -356,7 +356,7 @@ export class ExportedAuthenticators {
       at += 5 + context.length
       putU24(buf, at, list.length)
       buf.set(list, at + 3)
-      const hashes = new TranscriptHashes(this.provider, keys)
+      const hashes = scratch.hashesFor(this.provider, keys)
       const signature = this.provider.sign(scheme, cred.key, hashes.signedContent(buf, cvAt))
       if (signature.length > 0xffff) throw new UsageError('signature longer than 65535 bytes')
       // CertificateVerify (RFC 8446 §4.4.3 layout): algorithm, signature<0..2^16-1>.
@@ -409,23 +409,31 @@ export class ExportedAuthenticators {
   private emptyMac(keys: AuthenticatorKeys, requestBytes: Uint8Array, context: Uint8Array): Uint8Array {
     const L = keys.length
     const certAt = L + requestBytes.length
-    const end = certAt + 8 + context.length
     const scratch = acquireScratch()
     try {
-      const buf = scratch.ensure(end, 0)
+      const buf = scratch.ensure(certAt + 8 + context.length, 0)
       buf.set(keys.hc, 0)
       buf.set(requestBytes, L)
-      buf[certAt] = HandshakeType.certificate
-      putU24(buf, certAt + 1, 4 + context.length)
-      buf[certAt + 4] = context.length
-      buf.set(context, certAt + 5)
-      putU24(buf, end - 3, 0)
-      const mac = macScratch(L)
-      finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
-      return mac
+      return this.emptyMacAt(keys, buf, certAt, context)
     } finally {
       releaseScratch(scratch, L)
     }
+  }
+
+  /**
+   * {@link emptyMac} over a buffer already holding Handshake Context || request in
+   * `[0, certAt)`: writes the entry-less Certificate at `certAt` (room for it is the caller's).
+   */
+  private emptyMacAt(keys: AuthenticatorKeys, buf: Uint8Array, certAt: number, context: Uint8Array): Uint8Array {
+    const end = certAt + 8 + context.length
+    buf[certAt] = HandshakeType.certificate
+    putU24(buf, certAt + 1, 4 + context.length)
+    buf[certAt + 4] = context.length
+    buf.set(context, certAt + 5)
+    putU24(buf, end - 3, 0)
+    const mac = macScratch(keys.length)
+    finishedMacInto(this.provider, keys, buf.subarray(0, end), mac, 0)
+    return mac
   }
 
   /**
@@ -452,12 +460,42 @@ export class ExportedAuthenticators {
     const keys = this.keys(creator)
     const request = options.request ? requestFacts(options.request) : undefined
     const requestBytes = options.request ?? EMPTY
+    const L = keys.length
+    const certAt = L + requestBytes.length
+    const scratch = acquireScratch()
+    try {
+      // The transcript copy first: Handshake Context || request || the authenticator exactly as
+      // received (RFC 9261 §5.2.2, §5.2.3; the hashes stop before the Finished). One sequential
+      // copy also brings the authenticator into cache for the scan, whose reads jump from length
+      // field to length field.
+      const buf = scratch.ensure(certAt + bytes.length, 0)
+      buf.set(keys.hc, 0)
+      buf.set(requestBytes, L)
+      buf.set(bytes, certAt)
+      return this.validateCopied(bytes, request, keys, scratch, buf, certAt)
+    } finally {
+      releaseScratch(scratch, L)
+    }
+  }
+
+  /** validateOrThrow once the transcript copy is in `buf` (the authenticator at `certAt`). */
+  private validateCopied(
+    bytes: Uint8Array,
+    request: RequestFacts | undefined,
+    keys: AuthenticatorKeys,
+    scratch: TranscriptScratch,
+    buf: Uint8Array,
+    certAt: number,
+  ): Verdict {
     const a = scanAuthenticator(bytes)
 
     if (a.kind === 'empty') {
       if (!request) return fail('empty-without-request', 'an empty authenticator must answer a request')
       if (a.verifyData.length !== keys.length) return fail('bad-finished', 'Finished has the wrong length')
-      const mac = this.emptyMac(keys, requestBytes, request.context)
+      // The entry-less Certificate replaces the copied authenticator after the request.
+      const context = request.context
+      const buf2 = scratch.ensure(certAt + 8 + context.length, certAt)
+      const mac = this.emptyMacAt(keys, buf2, certAt, context)
       if (!this.provider.equal(mac, a.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
       return { kind: 'declined' }
     }
@@ -502,36 +540,25 @@ export class ExportedAuthenticators {
       return fail('scheme-key-mismatch', `${schemeName(scheme)} does not match the certificate key`)
     }
     const L = keys.length
-    const certAt = L + requestBytes.length
     const cvAt = certAt + a.certificateEnd
     const end = certAt + a.verifyEnd
-    const scratch = acquireScratch()
-    try {
-      const buf = scratch.ensure(certAt + bytes.length, 0)
-      buf.set(keys.hc, 0)
-      buf.set(requestBytes, L)
-      // Certificate || CertificateVerify exactly as received (RFC 9261 §5.2.2, §5.2.3), copied
-      // with the Finished after them (no view to make; the hashes stop at `end`).
-      buf.set(bytes, certAt)
-      // Checklist 10.
-      const hashes = new TranscriptHashes(this.provider, keys)
-      const content = hashes.signedContent(buf, cvAt)
-      // The signature and the Finished are read from the transcript copy (cached views).
-      if (!this.provider.verify(scheme, leafEntry.certData, content, sliceView(buf, cvAt + 8, end))) {
-        return fail('bad-signature', 'CertificateVerify signature does not verify')
-      }
-      // Checklist 11.
-      const finishedEnd = certAt + bytes.length
-      if (finishedEnd - (end + 4) !== L) return fail('bad-finished', 'Finished has the wrong length')
-      const mac = macScratch(L)
-      hashes.finishedMac(buf, end, mac, 0)
-      if (!this.provider.equal(mac, sliceView(buf, end + 4, finishedEnd))) return fail('bad-finished', 'Finished MAC mismatch')
-    } finally {
-      releaseScratch(scratch, L)
+    // Checklist 10.
+    const hashes = scratch.hashesFor(this.provider, keys)
+    const content = hashes.signedContent(buf, cvAt)
+    // The signature and the Finished are read from the transcript copy (cached views).
+    if (!this.provider.verify(scheme, leafEntry.certData, content, sliceView(buf, cvAt + 8, end))) {
+      return fail('bad-signature', 'CertificateVerify signature does not verify')
     }
+    // Checklist 11.
+    const finishedEnd = certAt + bytes.length
+    if (finishedEnd - (end + 4) !== L) return fail('bad-finished', 'Finished has the wrong length')
+    const mac = macScratch(L)
+    hashes.finishedMac(buf, end, mac, 0)
+    if (!this.provider.equal(mac, sliceView(buf, end + 4, finishedEnd))) return fail('bad-finished', 'Finished MAC mismatch')
     this.setContext(k, state | VALIDATED)
-    const chain: Uint8Array[] = []
-    for (let i = 0; i < entries.length; i++) chain.push(entries[i]!.certData)
+    // Sized up front: a pushed-to empty array grows a 16-slot store.
+    const chain = new Array<Uint8Array>(entries.length)
+    for (let i = 0; i < entries.length; i++) chain[i] = entries[i]!.certData
     return { kind: 'identity', context, chain, entries, scheme, validatedAt: new Date() }
   }
 }

@@ -177,6 +177,20 @@ CONTENT[48].set(SIGNED_PREFIX)
 export class TranscriptScratch {
   buf: Uint8Array = new Uint8Array(4096)
   busy = false
+  private hashes: TranscriptHashes | undefined
+
+  /**
+   * The scratch's TranscriptHashes, reset for this transcript: one object per scratch instead of
+   * one per authenticate or validate call. Valid while the scratch is held.
+   */
+  hashesFor(provider: CryptoProvider, keys: AuthenticatorKeys): TranscriptHashes {
+    return this.hashes === undefined ? (this.hashes = new TranscriptHashes(provider, keys)) : this.hashes.reset(provider, keys)
+  }
+
+  /** Drops a running hash left by a call that stopped between the two hashes. */
+  clearHashes(): void {
+    this.hashes?.drop()
+  }
 
   /** Makes room for `n` bytes, keeping the first `keep`. */
   ensure(n: number, keep: number): Uint8Array {
@@ -207,14 +221,28 @@ export const RUNNING_HASH_MIN_BYTES = 1536
  * shot; long ones once, through the provider's running hash when it has one.
  */
 export class TranscriptHashes {
-  private readonly provider: CryptoProvider
-  private readonly keys: AuthenticatorKeys
+  private provider: CryptoProvider
+  private keys: AuthenticatorKeys
   private running: RunningHash | undefined
   private cut = 0
 
   constructor(provider: CryptoProvider, keys: AuthenticatorKeys) {
     this.provider = provider
     this.keys = keys
+  }
+
+  /** Starts over for another transcript (the scratch's instance is reused, see hashesFor). */
+  reset(provider: CryptoProvider, keys: AuthenticatorKeys): this {
+    this.provider = provider
+    this.keys = keys
+    this.running = undefined
+    this.cut = 0
+    return this
+  }
+
+  /** Forgets the running hash (it holds state derived from the Handshake Context). */
+  drop(): void {
+    this.running = undefined
   }
 
   /**
@@ -256,25 +284,32 @@ export class TranscriptHashes {
  * Views `t[start..end)` of a transcript buffer, kept per (start, end): a connection's
  * authenticators repeat a few transcript layouts, and a cached view saves a typed-array object
  * (≈ 100 bytes of garbage) per hash, signature or Finished read. Cleared when another buffer is
- * viewed (the shared one grew, or a nested call's own scratch) and when 64 views are held. The
+ * viewed (the shared one grew, or a nested call's own scratch) and when 32 views are held. The
  * bytes behind a view are whatever the buffer holds now: read them before the buffer is reused.
  */
-const SLICE_VIEWS = new Map<number, Uint8Array>()
+const MAX_VIEWS = 32
+const VIEW_START = new Int32Array(MAX_VIEWS)
+const VIEW_END = new Int32Array(MAX_VIEWS)
+const VIEWS: Uint8Array[] = []
 let viewsOf: Uint8Array | undefined
 
 export function sliceView(t: Uint8Array, start: number, end: number): Uint8Array {
   if (t !== viewsOf) {
-    SLICE_VIEWS.clear()
+    VIEWS.length = 0
     viewsOf = t
   }
-  // start, end < 2^24 (the buffer holds one transcript), so the key is exact.
-  const key = start * 0x1000000 + end
-  let v = SLICE_VIEWS.get(key)
-  if (v === undefined) {
-    if (SLICE_VIEWS.size >= 64) SLICE_VIEWS.clear()
-    v = t.subarray(start, end)
-    SLICE_VIEWS.set(key, v)
+  // A linear search over int32 pairs: a numeric Map key above 2^31 would be a heap number per
+  // call (start * 2^24 + end), and a few layouts repeat, so the list is short.
+  const n = VIEWS.length
+  for (let i = 0; i < n; i++) if (VIEW_START[i] === start && VIEW_END[i] === end) return VIEWS[i]!
+  const v = t.subarray(start, end)
+  if (n >= MAX_VIEWS) {
+    VIEWS.length = 0
   }
+  const at = VIEWS.length
+  VIEW_START[at] = start
+  VIEW_END[at] = end
+  VIEWS.push(v)
   return v
 }
 
@@ -290,5 +325,6 @@ export function acquireScratch(): TranscriptScratch {
 export function releaseScratch(s: TranscriptScratch, hcLength: 32 | 48): void {
   s.buf.fill(0, 0, hcLength)
   CONTENT[hcLength].fill(0, SIGNED_PREFIX.length)
+  s.clearHashes()
   s.busy = false
 }

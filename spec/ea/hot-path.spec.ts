@@ -12,7 +12,7 @@ import { expect } from 'chai'
 import fc from 'fast-check'
 import { ExportedAuthenticators } from '../../lib/ea/authenticators.js'
 import type { Credential } from '../../lib/ea/authenticators.js'
-import { deriveKeys, finishedMac, finishedMacInto, signedContent } from '../../lib/ea/transcript.js'
+import { deriveKeys, finishedMac, finishedMacInto, signedContent, sliceView } from '../../lib/ea/transcript.js'
 import type { AuthenticatorKeys } from '../../lib/ea/transcript.js'
 import type { AuthenticatorHash } from '../../lib/ea/exporter.js'
 import { nodeCrypto } from '../../lib/crypto/node-provider.js'
@@ -215,5 +215,55 @@ describe('ea/hot-path (differential: old encoders vs authenticate)', function ()
       }),
       { numRuns: 50 },
     )
+  })
+  it('sliceView returns views of the right bytes for any (start, end), past its 32-view cache and across buffers', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 512 }), fc.integer({ min: 0, max: 512 })), { minLength: 1, maxLength: 80 }),
+        (pairs) => {
+          const a = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff)
+          const b = Uint8Array.from({ length: 512 }, (_, i) => 255 - (i & 0xff))
+          for (const [i, [x, y]] of pairs.entries()) {
+            const start = Math.min(x, y)
+            const end = Math.max(x, y)
+            // Alternate buffers now and then: a view of the other buffer is never handed out.
+            const t = i % 7 === 6 ? b : a
+            const v = sliceView(t, start, end)
+            expect(v.buffer).to.equal(t.buffer)
+            expect(v.byteOffset).to.equal(t.byteOffset + start)
+            expect(v.length).to.equal(end - start)
+            // Asked again, the same pair gives equal bytes.
+            expect(Buffer.from(sliceView(t, start, end)).equals(Buffer.from(t.subarray(start, end)))).to.equal(true)
+          }
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('a validate that stops between the two transcript hashes (bad signature, RSA chain: running hash) leaves nothing for the next one', async () => {
+    const pki = await testPki('rsa')
+    const key = nodeCrypto.importPrivateKey(pki.user.keyPem)
+    const exporter = fakeExporter()
+    const server = new ExportedAuthenticators({ role: 'server', exporter, hash: 'sha384', provider: nodeCrypto })
+    const client = new ExportedAuthenticators({ role: 'client', exporter, hash: 'sha384', provider: nodeCrypto })
+    const credential = { chain: pki.user.chainDer, key }
+    for (let i = 0; i < 3; i++) {
+      const r1 = server.request({ signatureAlgorithms: [0x0804] })
+      const bad = Uint8Array.from(client.authenticate({ request: r1, credential }))
+      const a = decodeAuthenticator(bad)
+      if (a.kind !== 'full') throw new Error('expected a full authenticator')
+      // Flip a signature byte: the signed-content hash ran, the Finished hash did not.
+      bad[a.rawCertificate.length + 8 + 10]! ^= 1
+      const v1 = server.validate(bad, { request: r1 })
+      expect(v1.kind === 'invalid' && v1.reason).to.equal('bad-signature')
+      const r2 = server.request({ signatureAlgorithms: [0x0804] })
+      const good = client.authenticate({ request: r2, credential })
+      const v2 = server.validate(good, { request: r2 })
+      expect(v2.kind).to.equal('identity')
+      // The declined path reuses the same transcript buffer.
+      const r3 = server.request({ signatureAlgorithms: [0x0804] })
+      expect(server.validate(client.authenticate({ request: r3 }), { request: r3 }).kind).to.equal('declined')
+    }
   })
 })
