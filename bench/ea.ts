@@ -77,11 +77,12 @@ function measure(
 
 /**
  * Warm-up rounds of the node rows, discarded: 25 of each kind (2 500 operations each of
- * authenticate, validate and the bare ones). V8 takes 1 000–2 000 calls of validate to settle
- * (per-call time in rounds of 100, one process, Node 20: P-256 80–107 µs in the first 11 rounds
- * and 73–78 µs from the 20th; RSA-PSS 50–104 µs, then 35–36 µs), and with two warm-up rounds the
- * RSA-PSS row, whose rounds are long (its signs), measured those first rounds as a third of its
- * samples: validate read 1.55–1.66× bare verify against 1.48–1.51× in steady state.
+ * authenticate, validate and the bare ones). V8 takes 1 000–2 000 calls of validate to settle:
+ * per call, in rounds of 100 in one process on Node 20, P-256 took 80–107 µs in the first 11
+ * rounds and 73–78 µs from the 20th, RSA-PSS 50–104 µs and then 35–36 µs. With two warm-up
+ * rounds the RSA-PSS row, whose rounds are long (its signs; ≈ 38 per row), counted those first
+ * rounds as a third of its samples and read validate at 1.47–1.71× bare verify over ten runs;
+ * with these, 1.39–1.45× over five.
  */
 const WARM_ROUNDS = 50
 
