@@ -17,6 +17,7 @@ import type { AuthenticatorHash, Exporter, TlsSocketLike } from './exporter.js'
 import { TranscriptScratch, acquireScratch, deriveKeys, finishedMacInto, macScratch, releaseScratch, sliceView } from './transcript.js'
 import type { AuthenticatorKeys, Role } from './transcript.js'
 import { OutputArena } from './output-arena.js'
+import { ContextRegistry } from './context-registry.js'
 
 /** A certificate chain with the key of its leaf, as presented in an authenticator. */
 export interface Credential {
@@ -93,22 +94,6 @@ export interface ValidateOptions {
   readonly request?: Uint8Array
 }
 
-/**
- * Registry key of a context: one char per byte (contexts are at most 255 bytes, RFC 9261 §4), so
- * equal keys mean equal bytes.
- */
-function contextKey(b: Uint8Array): string {
-  return LATIN1 !== undefined ? LATIN1.call(b, 0, b.length) : String.fromCharCode.apply(null, b as unknown as number[])
-}
-
-/**
- * Buffer's latin1 decoder, callable on any Uint8Array: a third of the time and a fifth of the
- * garbage of `String.fromCharCode.apply` for a 32-byte context. Not in Node's documentation, so
- * it is used only when present.
- */
-const LATIN1 = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string })
-  .latin1Slice
-
 // Bits of the per-connection context registry (RFC 9261 §4, §5.2.1, §7.4).
 /** A request with this context was made or received. */
 const REQUESTED = 1
@@ -145,8 +130,8 @@ export class ExportedAuthenticators {
   // cost little memory (issue 9 item 10).
   private serverKeys: AuthenticatorKeys | undefined
   private clientKeys: AuthenticatorKeys | undefined
-  /** Context registry: contextKey → REQUESTED | CREATED | VALIDATED bits. */
-  private contextMap: Map<string, number> | undefined
+  /** Context registry: context bytes → REQUESTED | CREATED | VALIDATED bits. */
+  private contexts: ContextRegistry | undefined
   /** Where this connection's authenticators are written (see output-arena.ts). */
   private arena: OutputArena | undefined
 
@@ -165,18 +150,23 @@ export class ExportedAuthenticators {
       this.role === 'client' ? (this.acceptType17FromServer ? BOTH_TYPES : TYPE_13) : TYPE_17
   }
 
-  private contextState(key: string): number {
-    return this.contextMap?.get(key) ?? 0
+  private contextState(ctx: Uint8Array): number {
+    return this.contexts === undefined ? 0 : this.contexts.get(ctx)
   }
 
-  /** Records `state` (the key's current bits, as just read, plus new ones): one Map write. */
-  private setContext(key: string, state: number): void {
-    ;(this.contextMap ??= new Map()).set(key, state)
+  private registry(): ContextRegistry {
+    // The seed only spreads contexts over the registry's table (see context-registry.ts).
+    return (this.contexts ??= new ContextRegistry((Math.random() * 0x100000000) | 0))
   }
 
-  private markContext(key: string, bit: number): void {
-    const m = (this.contextMap ??= new Map())
-    m.set(key, (m.get(key) ?? 0) | bit)
+  /** Records `state` (the context's current bits, as just read, plus new ones). */
+  private setContext(ctx: Uint8Array, state: number): void {
+    this.registry().set(ctx, state)
+  }
+
+  private markContext(ctx: Uint8Array, bit: number): void {
+    const r = this.registry()
+    r.set(ctx, r.get(ctx) | bit)
   }
 
   /**
@@ -204,7 +194,7 @@ export class ExportedAuthenticators {
   private freshContext(): Uint8Array {
     for (;;) {
       const c = randomContext(this.provider)
-      if (this.contextState(contextKey(c)) === 0) return c
+      if (this.contextState(c) === 0) return c
     }
   }
 
@@ -232,16 +222,13 @@ export class ExportedAuthenticators {
    */
   request(options: RequestOptions = {}): Uint8Array {
     let context = options.context
-    let k: string
     if (context === undefined) {
       // A fresh context: drawn until unused on this connection (a repeat is all but impossible).
       do {
         context = randomContext(this.provider)
-        k = contextKey(context)
-      } while (this.contextState(k) !== 0)
-    } else {
-      k = contextKey(context)
-      if (this.contextState(k) !== 0) throw new UsageError('certificate_request_context already used on this connection')
+      } while (this.contextState(context) !== 0)
+    } else if (this.contextState(context) !== 0) {
+      throw new UsageError('certificate_request_context already used on this connection')
     }
     const type = this.requestType
     const signatureAlgorithms = options.signatureAlgorithms ?? this.clientHelloSchemes
@@ -249,7 +236,7 @@ export class ExportedAuthenticators {
     const bytes = encodeCertificateRequest(
       onlySchemes(options) ? { type, context, signatureAlgorithms } : { ...options, type, context, signatureAlgorithms },
     )
-    this.setContext(k, REQUESTED)
+    this.setContext(context, REQUESTED)
     return bytes
   }
 
@@ -262,11 +249,10 @@ export class ExportedAuthenticators {
    */
   receiveRequest(bytes: Uint8Array): CertificateRequest {
     const req = decodeCertificateRequest(bytes, this.peerRequestTypes)
-    const k = contextKey(req.context)
-    if (this.contextState(k) !== 0) {
+    if (this.contextState(req.context) !== 0) {
       throw new AuthenticatorInvalidError('context-reused', 'request context already used on this connection')
     }
-    this.setContext(k, REQUESTED)
+    this.setContext(req.context, REQUESTED)
     return req
   }
 
@@ -310,17 +296,16 @@ export class ExportedAuthenticators {
       }
       if (!options.credential) throw new UsageError('a spontaneous authenticator needs a credential')
       context = options.context ?? this.freshContext()
-      if ((this.contextState(contextKey(context)) & (REQUESTED | VALIDATED)) !== 0) {
+      if ((this.contextState(context) & (REQUESTED | VALIDATED)) !== 0) {
         throw new UsageError('context already used on this connection')
       }
     }
-    const k = contextKey(context)
-    const state = this.contextState(k)
+    const state = this.contextState(context)
     // RFC 9261 §5.2.4 / §5.4 of the digest: never a second authenticator for one context.
     if ((state & CREATED) !== 0) throw new UsageError('an authenticator for this context was already created')
 
     if (!options.credential) {
-      this.setContext(k, state | CREATED)
+      this.setContext(context, state | CREATED)
       return this.buildEmpty(keys, requestBytes, context)
     }
     const cred = options.credential
@@ -376,7 +361,7 @@ export class ExportedAuthenticators {
       const out = (this.arena ??= new OutputArena()).alloc(end - certAt + 4 + L)
       out.set(sliceView(buf, certAt, end), 0)
       writeFinished(out, end - certAt, mac)
-      this.setContext(k, state | CREATED)
+      this.setContext(context, state | CREATED)
       return out
     } finally {
       releaseScratch(scratch, L)
@@ -390,7 +375,7 @@ export class ExportedAuthenticators {
    */
   emptyAuthenticator(request: Uint8Array): Uint8Array {
     const req = decodeCertificateRequest(request)
-    this.markContext(contextKey(req.context), CREATED)
+    this.markContext(req.context, CREATED)
     return this.buildEmpty(this.keys(this.role), request, req.context)
   }
 
@@ -501,8 +486,7 @@ export class ExportedAuthenticators {
     }
 
     const context = a.context
-    const k = contextKey(context)
-    const state = this.contextState(k)
+    const state = this.contextState(context)
     // Checklist 12 / RFC 9261 §7.4: one validated authenticator per context.
     if ((state & VALIDATED) !== 0) return fail('already-validated', 'context already validated on this connection')
     if (request) {
@@ -555,7 +539,7 @@ export class ExportedAuthenticators {
     const mac = macScratch(L)
     hashes.finishedMac(buf, end, mac, 0)
     if (!this.provider.equal(mac, sliceView(buf, end + 4, finishedEnd))) return fail('bad-finished', 'Finished MAC mismatch')
-    this.setContext(k, state | VALIDATED)
+    this.setContext(context, state | VALIDATED)
     // Sized up front: a pushed-to empty array grows a 16-slot store.
     const chain = new Array<Uint8Array>(entries.length)
     for (let i = 0; i < entries.length; i++) chain[i] = entries[i]!.certData
