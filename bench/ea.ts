@@ -81,8 +81,8 @@ function measure(
  * per call, in rounds of 100 in one process on Node 20, P-256 took 80–107 µs in the first 11
  * rounds and 73–78 µs from the 20th, RSA-PSS 50–104 µs and then 35–36 µs. With two warm-up
  * rounds the RSA-PSS row, whose rounds are long (its signs; ≈ 38 per row), counted those first
- * rounds as a third of its samples and read validate at 1.47–1.71× bare verify over ten runs;
- * with these, 1.39–1.45× over five.
+ * rounds as a third of its samples and read validate at 1.47–1.71× bare verify in eleven runs;
+ * with these, 1.39–1.45× in the five that followed.
  */
 const WARM_ROUNDS = 50
 
