@@ -396,21 +396,22 @@ export class ExportedAuthenticators {
     const certAt = L + requestBytes.length
     const scratch = acquireScratch()
     try {
-      const buf = scratch.ensure(certAt + 8 + context.length, 0)
+      const buf = scratch.ensure(certAt, 0)
       buf.set(keys.hc, 0)
       buf.set(requestBytes, L)
-      return this.emptyMacAt(keys, buf, certAt, context)
+      return this.emptyMacAt(keys, scratch, certAt, context)
     } finally {
       releaseScratch(scratch, L)
     }
   }
 
   /**
-   * {@link emptyMac} over a buffer already holding Handshake Context || request in
-   * `[0, certAt)`: writes the entry-less Certificate at `certAt` (room for it is the caller's).
+   * {@link emptyMac} over a scratch already holding Handshake Context || request in
+   * `[0, certAt)`: writes the entry-less Certificate at `certAt`, over whatever follows.
    */
-  private emptyMacAt(keys: AuthenticatorKeys, buf: Uint8Array, certAt: number, context: Uint8Array): Uint8Array {
+  private emptyMacAt(keys: AuthenticatorKeys, scratch: TranscriptScratch, certAt: number, context: Uint8Array): Uint8Array {
     const end = certAt + 8 + context.length
+    const buf = scratch.ensure(end, certAt)
     buf[certAt] = HandshakeType.certificate
     putU24(buf, certAt + 1, 4 + context.length)
     buf[certAt + 4] = context.length
@@ -478,9 +479,7 @@ export class ExportedAuthenticators {
       if (!request) return fail('empty-without-request', 'an empty authenticator must answer a request')
       if (a.verifyData.length !== keys.length) return fail('bad-finished', 'Finished has the wrong length')
       // The entry-less Certificate replaces the copied authenticator after the request.
-      const context = request.context
-      const buf2 = scratch.ensure(certAt + 8 + context.length, certAt)
-      const mac = this.emptyMacAt(keys, buf2, certAt, context)
+      const mac = this.emptyMacAt(keys, scratch, certAt, request.context)
       if (!this.provider.equal(mac, a.verifyData)) return fail('bad-finished', 'Finished MAC mismatch')
       return { kind: 'declined' }
     }
